@@ -1,0 +1,1 @@
+"""Shandong Digital Technology Engineer training programme manager (数字技术工程师培育项目)."""

@@ -1,0 +1,1 @@
+"""Pure rules of the programme: no I/O, no web, no database."""
