@@ -37,14 +37,19 @@ def make_engine(database: DatabaseSettings) -> Engine:
 
 def bind(settings: Settings) -> Engine:
     """Make ``settings``' database the one every table (and Piccolo's migrations) uses."""
+    engine = make_engine(settings.database)
+    use(engine)
+    return engine
+
+
+def use(engine: Engine) -> None:
+    """Bind every table to an engine that already exists (tests keep one per session)."""
     global _current
     from training.tables import ALL_TABLES
 
-    engine = make_engine(settings.database)
     for table in ALL_TABLES:
         table._meta.db = engine
     _current = engine
-    return engine
 
 
 def current_engine() -> Engine:

@@ -1,0 +1,42 @@
+"""Languages: Chinese is the source language of every message; English comes from a gettext
+catalogue (``training/locale/en/LC_MESSAGES/messages.po``) compiled in memory at start-up."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LANGUAGES = {"zh": "中文", "en": "English"}
+DEFAULT = "zh"
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogues:
+    by_language: dict[str, NullTranslations]
+
+    def gettext(self, language: str) -> Callable[[str], str]:
+        return self.by_language.get(language, self.by_language[DEFAULT]).gettext
+
+
+def load_catalogues() -> Catalogues:
+    by_language: dict[str, NullTranslations] = {"zh": NullTranslations()}
+    po = resources.files("training").joinpath("locale/en/LC_MESSAGES/messages.po")
+    if po.is_file():
+        catalog = read_po(io.StringIO(po.read_text(encoding="utf-8")), locale="en")
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        buffer.seek(0)
+        by_language["en"] = Translations(fp=buffer)
+    return Catalogues(by_language)
+
+
+def pick_language(cookie: str | None, accept_language: str | None, default: str = DEFAULT) -> str:
+    if cookie in LANGUAGES:
+        return cookie
+    return default if default in LANGUAGES else DEFAULT
