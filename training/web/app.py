@@ -25,7 +25,7 @@ from training import db
 from training.settings import PROJECT_ROOT, Settings
 from training.web import filters
 from training.web.auth import AuthMiddleware, provide_actor
-from training.web.controllers import ROUTE_HANDLERS
+from training.web.controllers import collect_routes
 from training.web.errors import handle
 from training.web.i18n import load_catalogues
 
@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     logging.getLogger("training").setLevel(logging.DEBUG if settings.debug else logging.INFO)
     return Litestar(
-        route_handlers=[*ROUTE_HANDLERS, create_static_files_router(path="/static", directories=[STATIC_DIR],
+        route_handlers=[*collect_routes(), create_static_files_router(path="/static", directories=[STATIC_DIR],
                                                                     opt={"exclude_from_auth": True},
                                                                     include_in_schema=False)],
         middleware=[DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS)],

@@ -25,14 +25,22 @@ class Catalogues:
 
 
 def load_catalogues() -> Catalogues:
+    """Every ``*.po`` file under ``locale/<language>/LC_MESSAGES`` (one per area) is merged."""
     by_language: dict[str, NullTranslations] = {"zh": NullTranslations()}
-    po = resources.files("training").joinpath("locale/en/LC_MESSAGES/messages.po")
-    if po.is_file():
-        catalog = read_po(io.StringIO(po.read_text(encoding="utf-8")), locale="en")
-        buffer = io.BytesIO()
-        write_mo(buffer, catalog)
-        buffer.seek(0)
-        by_language["en"] = Translations(fp=buffer)
+    for language in LANGUAGES:
+        folder = resources.files("training").joinpath(f"locale/{language}/LC_MESSAGES")
+        if language == DEFAULT or not folder.is_dir():
+            continue
+        merged: Translations | None = None
+        for po in sorted((p for p in folder.iterdir() if p.name.endswith(".po")), key=lambda p: p.name):
+            catalog = read_po(io.StringIO(po.read_text(encoding="utf-8")), locale=language)
+            buffer = io.BytesIO()
+            write_mo(buffer, catalog)
+            buffer.seek(0)
+            translations = Translations(fp=buffer)
+            merged = translations if merged is None else merged.merge(translations)
+        if merged is not None:
+            by_language[language] = merged
     return Catalogues(by_language)
 
 

@@ -73,3 +73,5 @@ class ReferenceApiController(Controller):
     @get("/occupations", summary="Occupations with their levels and hour standards")
     async def occupations(self, actor: NamedDependency[Actor]) -> list[OccupationOut]:
         return msgspec.convert(await reference.list_occupations(), list[OccupationOut])
+
+ROUTES = [AuthApiController, ReferenceApiController]

@@ -79,3 +79,5 @@ class SystemController(Controller):
         except Exception as exc:  # the point of a health check is to report, not raise
             return Response({"status": "error", "database": type(exc).__name__}, status_code=503)
         return Response({"status": "ok", "database": "ok"})
+
+ROUTES = [HomeController, SystemController]
