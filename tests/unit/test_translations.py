@@ -21,8 +21,8 @@ def _template_messages() -> set[str]:
 
 def _vocabulary() -> set[str]:
     labels: set[str] = set()
-    for value in vars(levels).values():
-        if isinstance(value, dict):
+    for name, value in vars(levels).items():
+        if name.isupper() and isinstance(value, dict):
             labels.update(v for v in value.values() if isinstance(v, str))
     return labels
 
