@@ -116,11 +116,13 @@ def scope(table: type[Table], actor: Actor) -> Condition | None:
     if actor.is_institution:
         if table is t.Plan:
             # An institution reads its city's plans once submitted, to open cohorts against them.
-            return (t.Plan.city == _institution_city_subquery(actor)) & t.Plan.status.is_in(
+            return t.Plan.city.is_in(_institution_city_subquery(actor)) & t.Plan.status.is_in(
                 ["submitted", "accepted"]
             )
         if table is t.PlanLine:
-            return t.PlanLine.plan.status.is_in(["submitted", "accepted"])
+            return t.PlanLine.plan.city.is_in(_institution_city_subquery(actor)) & t.PlanLine.plan.status.is_in(
+                ["submitted", "accepted"]
+            )
         if table in _INSTITUTION_PATH:
             return _INSTITUTION_PATH[table]() == actor.institution_id
     raise Forbidden("您的角色无权查看此类数据")
