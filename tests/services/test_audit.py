@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import os
 import subprocess
 import sys
@@ -24,7 +26,7 @@ async def test_chain_verifies_and_links_each_event_to_the_previous(database):
     assert report.ok
     rows = await AuditEvent.select(AuditEvent.prev_hash, AuditEvent.hash).order_by(AuditEvent.id)
     assert rows[0]["prev_hash"] == audit.GENESIS
-    assert all(later["prev_hash"] == earlier["hash"] for earlier, later in zip(rows, rows[1:], strict=False))
+    assert all(later["prev_hash"] == earlier["hash"] for earlier, later in itertools.pairwise(rows))
 
 
 async def test_an_altered_event_breaks_the_chain(database):
@@ -68,10 +70,10 @@ async def test_cli_audit_verify_passes_then_fails_after_tampering(database):
     env = {**os.environ, "TRAINING_DATABASE_URL": database.database.url,
            "TRAINING_DATA_DIR": str(database.data_dir), "TRAINING_SECRET_KEY": "x"}
     command = [sys.executable, "-m", "training.cli", "audit", "verify"]
-    ok = subprocess.run(command, env=env, capture_output=True, text=True, cwd=PROJECT_ROOT, check=False)
+    ok = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, cwd=PROJECT_ROOT, check=False)
     assert ok.returncode == 0, ok.stderr
     assert "审计链完整" in ok.stdout
     await AuditEvent.update({AuditEvent.username: "someone-else"}).where(AuditEvent.action == "test.change")
-    broken = subprocess.run(command, env=env, capture_output=True, text=True, cwd=PROJECT_ROOT, check=False)
+    broken = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, cwd=PROJECT_ROOT, check=False)
     assert broken.returncode == 1
     assert "审计链被破坏" in broken.stderr
