@@ -91,6 +91,32 @@ def cmd_audit_verify(settings: Settings, _: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from training.services.backup import create_backup
+
+    result = create_backup(settings, keep=args.keep)
+    print(f"备份完成 (backup written): {result.path}  {result.size} bytes, {result.files} stored files")
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from training.services.backup import BackupInvalid, restore_backup
+
+    if not args.yes:
+        print("恢复会覆盖当前数据库和文件；确认请加 --yes (restore overwrites the database: pass --yes)",
+              file=sys.stderr)
+        return 2
+    try:
+        manifest = restore_backup(settings, Path(args.archive))
+    except BackupInvalid as exc:
+        print(f"恢复失败：{exc}", file=sys.stderr)
+        return 1
+    print(f"已恢复 (restored) {args.archive}: created {manifest['created_at']}, {len(manifest['files'])} files")
+    return 0
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -149,6 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.set_defaults(func=cmd_user_create)
     audit = sub.add_parser("audit", help="audit trail").add_subparsers(dest="audit_command", required=True)
     audit.add_parser("verify", help="verify the audit hash chain").set_defaults(func=cmd_audit_verify)
+    backup = sub.add_parser("backup", help="back up the database and stored files")
+    backup.add_argument("--keep", type=int, default=14, help="how many archives to keep")
+    backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser("restore", help="restore a backup archive (checks every digest first)")
+    restore.add_argument("archive")
+    restore.add_argument("--yes", action="store_true")
+    restore.set_defaults(func=cmd_restore)
     return parser
 
 

@@ -59,6 +59,7 @@ class Settings:
     session_hours: int = 12
     token_hours: int = 24
     debug: bool = False
+    backup_keep: int = 14
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
 
     @classmethod
@@ -80,6 +81,7 @@ class Settings:
             session_hours=int(env.get("TRAINING_SESSION_HOURS", "12")),
             token_hours=int(env.get("TRAINING_TOKEN_HOURS", "24")),
             debug=_flag(env.get("TRAINING_DEBUG"), False),
+            backup_keep=int(env.get("TRAINING_BACKUP_KEEP", "14")),
             smtp=SmtpSettings(
                 host=env.get("TRAINING_SMTP_HOST", ""),
                 port=int(env.get("TRAINING_SMTP_PORT", "25")),
