@@ -8,6 +8,7 @@ import contextlib
 import getpass
 import logging
 import os
+import signal
 import sys
 
 from training import db
@@ -141,8 +142,12 @@ def cmd_scheduler(settings: Settings, _: argparse.Namespace) -> int:
     async def run() -> None:
         scheduler = await start_scheduler(settings)
         print("调度器已启动 (scheduler running); Ctrl-C 退出")
+        stop = asyncio.Event()
+        # SIGTERM (systemd, containers) stops as cleanly as Ctrl-C, releasing the lease at once.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             scheduler.shutdown(wait=False)
             await release_lease()
