@@ -121,7 +121,7 @@ class AssessmentPagesController(Controller):
                                      errors=exc.fields, typed=typed, grid_id=assessment_id)
         return Redirect(f"/cohorts/{cohort_id}/assessment?done=saved#sitting-{assessment_id}", status_code=303)
 
-    @post("/assessments/{assessment_id:int}/import", status_code=200)
+    @post("/assessments/{assessment_id:int}/import", status_code=200, guards=[roles("institution")])
     async def import_file(self, request: Request, actor: NamedDependency[Actor], assessment_id: FromPath[int],
                           data: MultipartBody[UploadForm]) -> Response:
         grid = await assessments.get_grid(actor, assessment_id)

@@ -101,7 +101,7 @@ class AttendancePagesController(Controller):
                     notes=attendance.ONLINE_NOTES, tab="import", summary=None, faults=[], detail=None,
                     minutes_per_hour=request.app.state.settings.class_hour_minutes)
 
-    @post("/cohorts/{cohort_id:int}/attendance/import", status_code=200)
+    @post("/cohorts/{cohort_id:int}/attendance/import", status_code=200, guards=[roles("institution")])
     async def import_file(self, request: Request, actor: NamedDependency[Actor], cohort_id: FromPath[int],
                           data: MultipartBody[UploadForm]) -> Response:
         cohort = await progress.cohort_in_scope(actor, cohort_id)

@@ -77,7 +77,7 @@ class EnrollmentPagesController(Controller):
         return page(request, "enrollments/import.html", cohort=cohort, columns=enrollments.TRAINEE_COLUMNS,
                     notes=enrollments.TEMPLATE_NOTES, tab="enrollments", result=None, faults=[], detail=None)
 
-    @post("/cohorts/{cohort_id:int}/enrollments/import", status_code=200)
+    @post("/cohorts/{cohort_id:int}/enrollments/import", status_code=200, guards=[roles("institution")])
     async def import_file(self, request: Request, actor: NamedDependency[Actor], cohort_id: FromPath[int],
                           data: MultipartBody[UploadForm]) -> Response:
         cohort = await enrollments.cohort_in_scope(actor, cohort_id)

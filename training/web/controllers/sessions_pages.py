@@ -93,7 +93,7 @@ class SessionPagesController(Controller):
             notice, created = "已按周排课", int(done.removeprefix("weekly-"))
         return await self._list(request, actor, cohort_id, notice=notice, created=created)
 
-    @post("/cohorts/{cohort_id:int}/sessions", status_code=200)
+    @post("/cohorts/{cohort_id:int}/sessions", status_code=200, guards=[roles("institution")])
     async def schedule(self, request: Request, actor: NamedDependency[Actor], cohort_id: FromPath[int],
                        data: URLEncodedBody[dict[str, Any]]) -> Response:
         faults: dict[str, str] = {}
@@ -110,7 +110,7 @@ class SessionPagesController(Controller):
                                     error=exc.detail)
         return Redirect(f"/cohorts/{cohort_id}/sessions?done=one", status_code=303)
 
-    @post("/cohorts/{cohort_id:int}/sessions/weekly", status_code=200)
+    @post("/cohorts/{cohort_id:int}/sessions/weekly", status_code=200, guards=[roles("institution")])
     async def schedule_weekly(self, request: Request, actor: NamedDependency[Actor], cohort_id: FromPath[int],
                               data: URLEncodedBody[dict[str, Any]]) -> Response:
         faults: dict[str, str] = {}
