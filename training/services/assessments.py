@@ -22,6 +22,7 @@ from training.rules.clock import today_in_china, utcnow
 from training.rules.identity import mask_id_number
 from training.rules.levels import ASSESSMENT_FORMS
 from training.services import audit, progress
+from training.services.enrollments import cohort_in_scope
 from training.services.trainees import parse_yes_no
 from training.tables import Assessment, AssessmentResult, Certificate, Cohort, Enrollment
 
@@ -50,24 +51,7 @@ _FIELD_COLUMN = {"theory_score": "理论成绩", "practice_score": "实操成绩
 
 async def load_cohort(actor: Actor, cohort_id: int) -> dict[str, Any]:
     """The cohort with what assessments need (pass marks, dates, organisations), in scope."""
-    query = Cohort.select(
-        Cohort.id, Cohort.code, Cohort.name, Cohort.status, Cohort.level, Cohort.lock_version,
-        Cohort.planned_start, Cohort.planned_end, Cohort.institution.id.as_alias("institution_id"),
-        Cohort.institution.name.as_alias("institution_name"), Cohort.city.code.as_alias("city_code"),
-        Cohort.city.id.as_alias("city_id"), Cohort.city.name.as_alias("city_name"),
-        Cohort.occupation.id.as_alias("occupation_id"), Cohort.occupation.name.as_alias("occupation_name"),
-        Cohort.standard.pass_mark_theory.as_alias("pass_mark_theory"),
-        Cohort.standard.pass_mark_practice.as_alias("pass_mark_practice"),
-        Cohort.standard.required_hours.as_alias("required_hours"),
-        Cohort.standard.min_practice_hours.as_alias("min_practice_hours"),
-        Cohort.standard.max_online_share.as_alias("max_online_share"),
-        Cohort.standard.version_label.as_alias("standard_label"),
-        Cohort.standard.illustrative.as_alias("standard_illustrative"),
-    ).where(Cohort.id == cohort_id)
-    row = await restrict(query, Cohort, actor).first()
-    if row is None:
-        raise NotFound("培训班不存在，或不在您的管辖范围内")
-    return row
+    return await cohort_in_scope(actor, cohort_id)
 
 
 def pass_marks(cohort: dict[str, Any]) -> rules.PassMarks:

@@ -68,10 +68,14 @@ async def cohort_in_scope(actor: Actor, cohort_id: int) -> dict[str, Any]:
         Cohort.standard.max_online_share.as_alias("max_online_share"),
         Cohort.standard.version_label.as_alias("standard_label"),
         Cohort.standard.illustrative.as_alias("standard_illustrative"),
+        Cohort.standard.pass_mark_theory.as_alias("pass_mark_theory"),
+        Cohort.standard.pass_mark_practice.as_alias("pass_mark_practice"),
     ).where(Cohort.id == cohort_id)
     row = await restrict(query, Cohort, actor).first()
     if row is None:
         raise NotFound("培训班不存在，或不在您的管辖范围内")
+    # the same ids under the names the assessment and certificate services use
+    row.update(institution_id=row["institution"], city_id=row["city"], occupation_id=row["occupation"])
     return row
 
 
