@@ -197,6 +197,14 @@ EXPECTED: dict[tuple[str, str], Who] = {
     ("GET", "/exports"): DEPARTMENTS,
     ("GET", "/exports/{kind:str}/{fmt:str}"): DEPARTMENTS,
     ("GET", "/api/v1/exports/{kind:str}"): DEPARTMENTS,
+    # --- filings (filing.write: institution; filing.decide: province, city) [filings helper] ----
+    # (end of filings)
+    # --- notifications inbox [scheduler/notifications helper] -----------------------------------
+    # (end of notifications)
+    # --- dashboards, league table, stats API [dashboards helper] --------------------------------
+    # (end of dashboards)
+    # --- audit trail, anomaly review, list exports, API completion [audit/API helper] -----------
+    # (end of audit/API)
 }
 
 # GET routes whose path names one scoped record: a city or institution gets its own (2xx) and not
@@ -241,4 +249,7 @@ SCOPED_GETS: dict[str, frozenset[str]] = {
     "/api/v1/plans/{plan_id:int}/document.pdf": only(C),
     "/api/v1/institutions/{institution_id:int}": only(INST),
     "/api/v1/institutions/{institution_id:int}/approvals": only(INST),
+    # filings [filings helper]
+    # dashboards [dashboards helper]
+    # audit/API [audit/API helper]
 }
