@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from training import db
-from training.services import schema
+from training.services import schema, storage
 from training.settings import Settings
 from training.tables import ALL_TABLES, City, Occupation, Standard
 
@@ -67,6 +67,7 @@ async def session_settings(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
         "TRAINING_SCHEDULER": "0",
     })
     engine = db.bind(settings)
+    storage.configure(settings.files_dir)
     await db.start(engine)
     await schema.migrate()
     yield settings

@@ -16,8 +16,10 @@ from training.settings import Settings
 
 
 def _connect(settings: Settings):
-    engine = db.bind(settings)
-    return engine
+    from training.services import storage
+
+    storage.configure(settings.files_dir)
+    return db.bind(settings)
 
 
 async def _with_db(settings: Settings, work):
@@ -137,7 +139,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_scheduler(settings: Settings, _: argparse.Namespace) -> int:
-    from training.jobs import release_lease, start_scheduler
+    from training.jobs import release_scheduler, start_scheduler
 
     async def run() -> None:
         scheduler = await start_scheduler(settings)
@@ -150,7 +152,7 @@ def cmd_scheduler(settings: Settings, _: argparse.Namespace) -> int:
             await stop.wait()
         finally:
             scheduler.shutdown(wait=False)
-            await release_lease()
+            await release_scheduler()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_with_db(settings, run))

@@ -393,6 +393,8 @@ class Notification(Table, tablename="notification"):
     dedupe_key = Varchar(length=128, unique=True)
     emailed_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+    # while a sender is e-mailing it (migration 2026-11-24T09:10): a lease, so two senders never both send
+    email_claimed_until = Timestamptz(null=True, default=None)
 
 
 class NotificationRead(Table, tablename="notification_read"):
@@ -490,3 +492,32 @@ ALL_TABLES: tuple[type[Table], ...] = (
     SchedulerLock,
     JobRun,
 )
+
+
+# --- dashboards summary [dashboards helper] (migration 2026-11-24T09:20) -------------------------
+
+
+class CohortTally(Table, tablename="cohort_tally"):
+    """Per-cohort dashboard figures (统计汇总): enrolled, completed, certified, assessed, passed and
+    delivered hours by mode × kind. Triggers mark a cohort in ``cohort_tally_dirty`` when its rows
+    change; ``training.services.stats`` recomputes marked cohorts before every read."""
+
+    cohort = Integer(primary_key=True)
+    enrolled = Integer(default=0)
+    completed = Integer(default=0)
+    certified = Integer(default=0)
+    assessed = Integer(default=0)
+    passed = Integer(default=0)
+    online_theory = DoublePrecision(default=0.0)
+    online_practice = DoublePrecision(default=0.0)
+    offline_theory = DoublePrecision(default=0.0)
+    offline_practice = DoublePrecision(default=0.0)
+
+
+class CohortTallyDirty(Table, tablename="cohort_tally_dirty"):
+    """A cohort whose ``cohort_tally`` row may be out of date (written by triggers)."""
+
+    cohort = Integer(primary_key=True)
+
+
+ALL_TABLES = (*ALL_TABLES, CohortTally, CohortTallyDirty)

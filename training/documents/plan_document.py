@@ -12,25 +12,15 @@ from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
+from training.documents.docx_common import keep_together, repeat_header, set_fonts
 from training.rules.levels import CLASS_TYPES, LEVELS, PLAN_STATUSES, TARGET_GROUPS
 
 BODY_FONT = ("Times New Roman", "宋体")
 HEADING_FONT = ("Times New Roman", "黑体")
 LINE_HEADERS = ("序号", "领域", "职业", "等级", "培训对象", "班型", "计划人数", "承训机构")
 LINE_WIDTHS_CM = (1.2, 2.4, 5.0, 1.6, 3.4, 1.8, 2.0, 7.6)
-
-
-def _set_fonts(target: Any, latin: str, east_asia: str) -> None:
-    """Latin name through python-docx, and ``w:eastAsia`` for the Chinese text (see MEASURED.md)."""
-    target.font.name = latin
-    element = target.element if hasattr(target, "element") else target._element
-    r_pr = element.get_or_add_rPr()
-    r_fonts = r_pr.get_or_add_rFonts()
-    r_fonts.set(qn("w:eastAsia"), east_asia)
 
 
 def _paragraph(document: Any, text: str, *, size: float = 12, bold: bool = False,
@@ -41,20 +31,8 @@ def _paragraph(document: Any, text: str, *, size: float = 12, bold: bool = False
     run = paragraph.add_run(text)
     run.font.size = Pt(size)
     run.bold = bold
-    _set_fonts(run, *font)
+    set_fonts(run, *font)
     return paragraph
-
-
-def _repeat_header(row: Any) -> None:
-    tr_pr = row._tr.get_or_add_trPr()
-    flag = OxmlElement("w:tblHeader")
-    flag.set(qn("w:val"), "true")
-    tr_pr.append(flag)
-
-
-def _keep_together(row: Any) -> None:
-    """A row never breaks across pages."""
-    row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
 
 
 def _table(document: Any, headers: tuple[str, ...], rows: list[tuple[str, ...]],
@@ -64,16 +42,16 @@ def _table(document: Any, headers: tuple[str, ...], rows: list[tuple[str, ...]],
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     header = table.rows[0]
-    _repeat_header(header)
+    repeat_header(header)
     for cell, text in zip(header.cells, headers, strict=True):
         cell.text = ""
         run = cell.paragraphs[0].add_run(text)
         run.bold = True
-        _set_fonts(run, *HEADING_FONT)
+        set_fonts(run, *HEADING_FONT)
         cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     for values in rows:
         row = table.add_row()
-        _keep_together(row)
+        keep_together(row)
         cells = row.cells
         total_row = values[0] == "合计"
         for index, (cell, text) in enumerate(zip(cells, values, strict=True)):
@@ -109,7 +87,7 @@ def build_plan_docx(facts: dict[str, Any]) -> bytes:
     section.top_margin = section.bottom_margin = Cm(2.0)
     normal = document.styles["Normal"]
     normal.font.size = Pt(10.5)
-    _set_fonts(normal, *BODY_FONT)
+    set_fonts(normal, *BODY_FONT)
 
     lines: list[dict[str, Any]] = facts["lines"]
     issued: date = facts["date"]

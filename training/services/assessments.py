@@ -21,7 +21,7 @@ from training.rules import assessment as rules
 from training.rules.clock import today_in_china, utcnow
 from training.rules.identity import mask_id_number
 from training.rules.levels import ASSESSMENT_FORMS
-from training.services import audit, progress
+from training.services import audit, filings, progress
 from training.services.enrollments import cohort_in_scope
 from training.services.trainees import parse_yes_no
 from training.tables import Assessment, AssessmentResult, Certificate, Cohort, Enrollment
@@ -262,6 +262,7 @@ async def schedule(actor: Actor, cohort_id: int, assessment_date: date | None, f
         await audit.record(actor, "assessment.schedule", "assessment", row["id"], after={
             "cohort": cohort_id, "attempt": attempt, "assessment_date": assessment_date, "form": form,
         }, city_code=cohort["city_code"], institution_id=cohort["institution_id"])
+        await filings.ensure_draft(cohort_id)  # the filing is due 30 days after the first sitting
     return row
 
 
@@ -285,6 +286,7 @@ async def reschedule(actor: Actor, assessment_id: int, assessment_date: date | N
             raise Invalid("考核安排有误，请按提示修改", fields=faults)
         await Assessment.update({Assessment.assessment_date: assessment_date, Assessment.form: form}).where(
             Assessment.id == assessment_id)
+        await filings.ensure_draft(cohort["id"])  # a draft's due date follows the first sitting
         await audit.record(actor, "assessment.reschedule", "assessment", assessment_id,
                            before={"assessment_date": sitting["assessment_date"], "form": sitting["form"]},
                            after={"assessment_date": assessment_date, "form": form},

@@ -13,10 +13,10 @@ from typing import Any
 
 from training import db
 from training.access import Actor, require, restrict
-from training.errors import Conflict, Invalid, NotFound, StaleVersion
+from training.errors import BadInput, Conflict, Invalid, NotFound, StaleVersion
 from training.rules import cohorts as rules
 from training.rules.clock import today_in_china, utcnow
-from training.services import audit
+from training.services import audit, notifications
 from training.services.plans import Page, check_paging
 from training.tables import (
     Approval,
@@ -178,6 +178,8 @@ async def list_cohorts(actor: Actor, *, city: str | None = None, year: int | Non
                        occupation: int | None = None, status: str | None = None, institution: int | None = None,
                        plan_line: int | None = None, page: int = 1, page_size: int = 50) -> Page:
     page, page_size = check_paging(page, page_size)
+    if year is not None and not 1000 <= year <= 9999:
+        raise BadInput("年度不正确", fields={"year": "请填写四位年份"})
     conditions = []
     if city:
         conditions.append(Cohort.city.code == city)
@@ -314,6 +316,12 @@ async def submit(actor: Actor, cohort_id: int, lock_version: int) -> dict[str, A
         after = await _save(cohort, {Cohort.status: "submitted", Cohort.submitted_at: utcnow(),
                                      Cohort.status_reason: ""})
         await _record(actor, "cohort.submit", cohort, after)
+        await notifications.notify(
+            recipient_role="city", city_id=cohort["city_id"], kind="cohort_submitted",
+            title=f"培训班待审批：{cohort['code']} {after['name']}",
+            body=f"{cohort['institution_name']}提交了培训班 {cohort['code']}「{after['name']}」"
+                 f"（{cohort['occupation_name']}，{after['planned_start']} 至 {after['planned_end']}），请审批。",
+            link=f"/cohorts/{cohort['id']}", dedupe_key=f"cohort:{cohort['id']}:submitted:{after['lock_version']}")
     return after
 
 

@@ -22,11 +22,12 @@ from litestar.template.config import TemplateConfig
 from piccolo.engine.base import Engine
 
 from training import db
+from training.services import storage
 from training.settings import PROJECT_ROOT, Settings
 from training.web import filters
 from training.web.auth import AuthMiddleware, provide_actor
 from training.web.controllers import collect_routes
-from training.web.errors import handle
+from training.web.errors import document_errors, handle
 from training.web.i18n import load_catalogues
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     """Build the application. ``engine``: an already-started engine to share (tests); otherwise one
     is made from the settings and started and stopped with the application."""
     settings = settings or Settings.from_env()
+    storage.configure(settings.files_dir)
     owns_engine = engine is None
     if engine is None:
         engine = db.bind(settings)
@@ -69,12 +71,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             yield
         finally:
             if scheduler is not None:
+                from training.jobs import release_scheduler
+
                 scheduler.shutdown(wait=False)
+                await release_scheduler()
             if owns_engine:
                 await db.stop(engine)
 
     logging.getLogger("training").setLevel(logging.DEBUG if settings.debug else logging.INFO)
-    return Litestar(
+    app = Litestar(
         route_handlers=[*collect_routes(), create_static_files_router(path="/static", directories=[STATIC_DIR],
                                                                     opt={"exclude_from_auth": True},
                                                                     include_in_schema=False)],
@@ -104,3 +109,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         debug=False,
         request_max_body_size=200 * 1024 * 1024,
     )
+    document_errors(app)
+    return app
