@@ -16,7 +16,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_URL := $(or $(TRAINING_TEST_POSTGRES_URL),postgresql://postgres@127.0.0.1:5432/postgres)
 # The PostgreSQL run needs only the suites that touch the database; unit tests run once.
-PG_TEST_DIRS := tests/services tests/web
+PG_TEST_DIRS := tests/services tests/web tests/crash
 PYTEST := $(BIN)/python -m pytest
 PYTEST_ARGS ?= -q
 POT := build/messages.pot
@@ -76,7 +76,7 @@ endef
 export TEST_SUMMARY
 
 .PHONY: help venv install run serve migrate demo test test-sqlite test-browser test-postgres test-summary lint browser-deps \
-        pdf-deps proxy-deps system-deps bench messages clean distclean
+        pdf-deps proxy-deps system-deps bench bench-deps messages clean distclean
 
 help: ## List the targets
 	@echo "数字技术工程师培育项目管理系统 — make targets:"
@@ -128,7 +128,7 @@ pdf-deps: ## Install LibreOffice (Writer, no GUI), Noto CJK fonts and poppler-ut
 proxy-deps: ## Install Debian's nginx-light (used by deploy/smoke)
 	@$(call apt_install,command -v nginx,nginx-light)
 
-system-deps: browser-deps pdf-deps proxy-deps ## Every optional Debian package the tests use
+system-deps: browser-deps pdf-deps proxy-deps bench-deps ## Every optional Debian package the tests use
 
 test: venv lint ## ruff, then the suite on SQLite, the browser journeys, and the database suites on PostgreSQL
 	@if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then $(MAKE) browser-deps; fi
@@ -171,8 +171,18 @@ test-postgres: venv ## The database suites on PostgreSQL (TRAINING_TEST_POSTGRES
 	fi; \
 	exit $$status
 
+# Modules under bench/ that other benchmarks import (data generators, baseline apps): never run alone.
+# Files named bench/_*.py are skipped as well.
+BENCH_LIBRARIES := bench/national.py
+
+bench-deps: ## Install Debian's wrk, the load generator of bench/load.py (root only; it falls back to httpx)
+	@$(call apt_install,command -v wrk,wrk)
+
 bench: venv ## Run every bench/*.py in turn and print its figures
+	@if ! command -v wrk >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then $(MAKE) bench-deps; fi
 	@failed=""; for script in bench/*.py; do \
+	  case " $(BENCH_LIBRARIES) " in *" $$script "*) continue;; esac; \
+	  case "$$(basename $$script)" in _*) continue;; esac; \
 	  echo ""; echo "== $$script =="; \
 	  $(BIN)/python "$$script" || failed="$$failed $$script"; \
 	done; \

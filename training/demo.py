@@ -360,6 +360,7 @@ class _Builder:
         await self.sessions_and_attendance()
         await self.assessments_and_certificates()
         await self.filings()
+        await self.notifications()
 
     async def read_reference(self) -> None:
         self.cities = {c["code"]: c for c in await City.select().order_by(City.code)}
@@ -1038,6 +1039,23 @@ class _Builder:
             }).where(Filing.id == filing.id)
         self.counts["filing_documents"] += 2 * len(submitted)
 
+
+    async def notifications(self) -> None:
+        """The inboxes as they would stand on the demo's today: the cities see the cohorts awaiting
+        their approval, and the day's filing-deadline sweep has run."""
+        from training.services.deadlines import sweep_filing_deadlines
+        from training.services.notifications import notify
+
+        sent = 0
+        for plan in self.cohort_plans:
+            if plan.row.status == "submitted":
+                sent += await notify(
+                    recipient_role="city", city_id=plan.row.city, kind="cohort_submitted",
+                    title=f"培训班待审批：{plan.row.code} {plan.row.name}",
+                    body=f"培训班 {plan.row.code}「{plan.row.name}」已提交，请审批。",
+                    link=f"/cohorts/{plan.row.id}", dedupe_key=f"cohort:{plan.row.id}:submitted:{plan.row.lock_version}")
+        sent += (await sweep_filing_deadlines(TODAY)).sent
+        self.counts["notifications"] = sent
 
 async def load_demo(*, only_if_empty: bool = False, class_hour_minutes: int = 45) -> bool:
     """Load the demo province. ``True`` when loaded; ``False`` when it (or, with

@@ -106,3 +106,23 @@ def sign_in(page, server: LiveServer, username: str, password: str) -> None:
 
 def has_chromium() -> bool:
     return Path(CHROMIUM).exists() or shutil.which("chromium") is not None
+
+
+# --- journeys (issue 8): the demo province on the live server, and named screenshots -----------
+
+DEMO_PASSWORD = "demo-password-2026"
+
+
+@pytest.fixture(scope="session")
+def demo_live(live_server: LiveServer) -> LiveServer:
+    """The live server with the demo province loaded (idempotent: a second load changes nothing)."""
+    live_server.cli("demo")
+    return live_server
+
+
+def shot(page, name: str) -> Path:
+    """A full-page screenshot under test-output/screenshots/ (the journeys' evidence)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -146,16 +146,35 @@ async def issue_token(actor: Actor, kind: str, hours: int) -> IssuedToken:
     return IssuedToken(token=token, expires_at=expires_at, actor=actor)
 
 
+# Every authenticated request resolves its token: one query from the token's hash to the user and
+# the city their organisation sits in (their own city, or their institution's).
+_ACTOR_SQL = (
+    "SELECT u.id AS id, u.username AS username, u.display_name AS display_name, u.role AS role, "
+    "u.institution AS institution, u.locale AS locale, u.active AS active, t.expires_at AS expires_at, "
+    "COALESCE(uc.id, ic.id) AS org_city, COALESCE(uc.code, ic.code) AS org_city_code "
+    "FROM auth_token t JOIN app_user u ON u.id = t.\"user\" "
+    "LEFT JOIN city uc ON uc.id = u.city "
+    "LEFT JOIN institution i ON i.id = u.institution LEFT JOIN city ic ON ic.id = i.city "
+    "WHERE t.token_hash = {} AND t.kind = {}"
+)
+
+
 async def actor_for_token(token: str, kind: str, client_addr: str = "") -> Actor | None:
     """The actor a session cookie or bearer token stands for, or ``None`` if unknown or expired."""
     if not token or len(token) > 200:
         return None
-    row = await AuthToken.select(AuthToken.user, AuthToken.expires_at).where(
-        (AuthToken.token_hash == hash_token(token)) & (AuthToken.kind == kind)
-    ).first()
-    if row is None or row["expires_at"] <= utcnow():
+    rows = await AuthToken.raw(_ACTOR_SQL, hash_token(token), kind)
+    if not rows:
         return None
-    return await _actor_for_user_id(row["user"], client_addr)
+    row = rows[0]
+    expires_at = row["expires_at"]
+    if isinstance(expires_at, str):  # SQLite hands raw queries back as text
+        expires_at = datetime.fromisoformat(expires_at)
+    if expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=UTC)
+    if expires_at <= utcnow() or not row["active"]:
+        return None
+    return actor_from_row(row, client_addr)
 
 
 async def revoke_token(token: str, actor: Actor | None = None) -> None:

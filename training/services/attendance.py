@@ -158,6 +158,11 @@ async def save_roll(actor: Actor, session_id: int, lock_version: int, entries: S
         }).where((TrainingSession.id == session_id) & (TrainingSession.lock_version == lock_version)).returning(
             TrainingSession.lock_version, TrainingSession.roll_saved_at)
         if not bumped:
+            # Re-read: on PostgreSQL (READ COMMITTED) the read above may predate the winner's commit,
+            # which the failed UPDATE waited for; the conflict must name what the winner stored.
+            current = {r["enrollment"]: r for r in await Attendance.select(
+                Attendance.id, Attendance.enrollment, Attendance.status, Attendance.credited_hours,
+            ).where(Attendance.session == session_id)}
             raise _stale(enrollments, current, by_id)
         faults: dict[str, str] = {}
         upserts: list[tuple[int, int, str, float, None]] = []

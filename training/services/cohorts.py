@@ -203,21 +203,28 @@ async def list_cohorts(actor: Actor, *, city: str | None = None, year: int | Non
     return Page(items=rows, total=await count, page=page, page_size=page_size)
 
 
-async def _load(actor: Actor, cohort_id: int) -> dict[str, Any]:
-    row = await restrict(Cohort.select(*_COLUMNS).where(Cohort.id == cohort_id), Cohort, actor).first()
+async def _load(actor: Actor, cohort_id: int, *extra: Any) -> dict[str, Any]:
+    row = await restrict(Cohort.select(*_COLUMNS, *extra).where(Cohort.id == cohort_id), Cohort, actor).first()
     if row is None:
         raise NotFound("培训班不存在，或不在您的管辖范围内")
     return row
 
 
+# The standard the cohort was opened under, read in the same query as the cohort.
+_STANDARD_COLUMNS = {
+    "version_label": Cohort.standard.version_label, "required_hours": Cohort.standard.required_hours,
+    "min_practice_hours": Cohort.standard.min_practice_hours, "max_online_share": Cohort.standard.max_online_share,
+    "illustrative": Cohort.standard.illustrative,
+}
+
+
 async def get_cohort(actor: Actor, cohort_id: int) -> dict[str, Any]:
-    cohort = await _load(actor, cohort_id)
-    cohort["standard"] = await Standard.select(
-        Standard.id, Standard.version_label, Standard.required_hours, Standard.min_practice_hours,
-        Standard.max_online_share, Standard.illustrative,
-    ).where(Standard.id == cohort["standard_id"]).first()
-    cohort["history"] = await history(cohort_id)
-    return cohort
+    row = await _load(actor, cohort_id, *(column.as_alias(f"standard_{name}")
+                                           for name, column in _STANDARD_COLUMNS.items()))
+    standard = {name: row.pop(f"standard_{name}") for name in _STANDARD_COLUMNS}
+    row["standard"] = {"id": row["standard_id"], **standard} if row["standard_id"] is not None else None
+    row["history"] = await history(cohort_id)
+    return row
 
 
 async def history(cohort_id: int) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from training.access import Actor
 from training.errors import Invalid
 from training.rules.clock import today_in_china
 from training.rules.cohorts import EDITABLE_STATUSES, RUNNING_STATUSES, SUBMITTABLE_STATUSES, cancel_refusal
-from training.rules.levels import COHORT_STATUSES
+from training.rules.levels import COHORT_STATUSES, LEVELS
 from training.services import cohorts
 from training.services.reference import list_cities
 from training.web.auth import roles
@@ -28,7 +28,16 @@ from training.web.controllers.plans_pages import (
     redirect,
     text,
 )
+from training.web.list_export import ExportColumn, export_pages, export_query
 from training.web.rendering import page
+
+COHORT_COLUMNS = [
+    ExportColumn("班级编号", "code"), ExportColumn("班级名称", "name"), ExportColumn("城市", "city_name"),
+    ExportColumn("培训机构", "institution_name"), ExportColumn("职业", "occupation_name"),
+    ExportColumn("等级", lambda r: LEVELS.get(r["level"], r["level"])), ExportColumn("计划开班", "planned_start"),
+    ExportColumn("计划结业", "planned_end"), ExportColumn("核定容量", "capacity"),
+    ExportColumn("状态", lambda r: COHORT_STATUSES.get(r["status"], r["status"])),
+]
 
 ACTION_LABELS = {
     "cohort.create": "创建开班申请",
@@ -37,6 +46,11 @@ ACTION_LABELS = {
     "cohort.approve": "批准开班",
     "cohort.reject": "不予批准",
     "cohort.cancel": "取消培训班",
+    "cohort.start_training": "开班（到达开班日期）",
+    "cohort.end_training": "培训结束（到达结业日期）",
+    "cohort.assessed": "完成结业考核",
+    "cohort.filed": "提交备案",
+    "cohort.accepted": "备案完成",
 }
 
 
@@ -59,9 +73,15 @@ class CohortPagesController(Controller):
     async def _index(self, request: Request, actor: Actor, *, city: str = "", year: int | None = None,
                      occupation: int | None = None, status: str = "", plan_line: int | None = None,
                      page_number: int = 1, status_code: int = 200, **extra: Any) -> Response:
-        listed = await cohorts.list_cohorts(actor, city=city or None, year=year, occupation=occupation,
-                                            status=status or None, plan_line=plan_line, page=max(1, page_number),
-                                            page_size=50)
+
+        async def fetch(number: int, size: int) -> Any:
+            return await cohorts.list_cohorts(actor, city=city or None, year=year, occupation=occupation,
+                                              status=status or None, plan_line=plan_line, page=number, page_size=size)
+
+        download = await export_pages(extra.pop("fmt", None), "cohorts", "培训班", COHORT_COLUMNS, fetch)
+        if download is not None:
+            return download
+        listed = await fetch(max(1, page_number), 50)
         today = today_in_china()
         pending = (await cohorts.list_cohorts(actor, status="submitted", page_size=1)).total if actor.is_city else 0
         return page(request, "cohorts/list.html", pending=pending, status_code=status_code, listed=listed, city=city, year=year,
@@ -70,17 +90,17 @@ class CohortPagesController(Controller):
                     years=list(range(today.year + 1, 2019, -1)),
                     lines=await cohorts.offerable_lines(actor) if actor.is_institution else [],
                     errors=extra.pop("errors", {}), error=extra.pop("error", ""), form=extra.pop("form", {}),
-                    **extra)
+                    export_query=export_query(request), **extra)
 
     @get("")
     async def index(self, request: Request, actor: NamedDependency[Actor], city: FromQuery[str | None] = None,
                     year: FromQuery[str | None] = None, occupation: FromQuery[str | None] = None,
                     status: FromQuery[str | None] = None, plan_line: FromQuery[str | None] = None,
-                    page_number: FromQuery[int] = 1) -> Response:
+                    page_number: FromQuery[int] = 1, format: FromQuery[str | None] = None) -> Response:
         status = status if status in COHORT_STATUSES else ""
         return await self._index(request, actor, city=city or "", year=query_int(year),
                                  occupation=query_int(occupation), status=status, plan_line=query_int(plan_line),
-                                 page_number=page_number)
+                                 page_number=page_number, fmt=format)
 
     @post("", guards=[roles("institution")])
     async def create(self, request: Request, actor: NamedDependency[Actor],
