@@ -198,12 +198,51 @@ EXPECTED: dict[tuple[str, str], Who] = {
     ("GET", "/exports/{kind:str}/{fmt:str}"): DEPARTMENTS,
     ("GET", "/api/v1/exports/{kind:str}"): DEPARTMENTS,
     # --- filings (filing.write: institution; filing.decide: province, city) [filings helper] ----
+    ("GET", "/cohorts/{cohort_id:int}/filing"): ANY,
+    ("POST", "/cohorts/{cohort_id:int}/filing"): INSTITUTION,
+    ("POST", "/cohorts/{cohort_id:int}/filing/preview"): INSTITUTION,
+    ("POST", "/cohorts/{cohort_id:int}/filing/submit"): INSTITUTION,
+    ("GET", "/filings"): DEPARTMENTS,
+    ("GET", "/filings/{filing_id:int}"): ANY,
+    ("POST", "/filings/{filing_id:int}/acknowledge"): DEPARTMENTS,
+    ("POST", "/filings/{filing_id:int}/return"): DEPARTMENTS,
+    ("GET", "/filings/{filing_id:int}/report.docx"): ANY,
+    ("GET", "/filings/{filing_id:int}/trainees.xlsx"): ANY,
+    ("GET", "/api/v1/cohorts/{cohort_id:int}/filing"): INSTITUTION,
+    ("POST", "/api/v1/cohorts/{cohort_id:int}/filing"): INSTITUTION,
+    ("POST", "/api/v1/cohorts/{cohort_id:int}/filing/submit"): INSTITUTION,
+    ("GET", "/api/v1/filings"): ANY,  # province all, city its own, institution its own
+    ("GET", "/api/v1/filings/{filing_id:int}"): ANY,
+    ("POST", "/api/v1/filings/{filing_id:int}/acknowledge"): DEPARTMENTS,
+    ("POST", "/api/v1/filings/{filing_id:int}/return"): DEPARTMENTS,
+    ("GET", "/api/v1/filings/{filing_id:int}/report.docx"): ANY,
+    ("GET", "/api/v1/filings/{filing_id:int}/trainees.xlsx"): ANY,
     # (end of filings)
     # --- notifications inbox [scheduler/notifications helper] -----------------------------------
+    # every signed-in user has an inbox (their organisation's); another organisation's notification is 404
+    ("GET", "/notifications"): ANY,
+    ("GET", "/notifications/badge"): ANY,
+    ("POST", "/notifications/{notification_id:int}/read"): ANY,
+    ("POST", "/notifications/read-all"): ANY,
+    ("GET", "/api/v1/notifications"): ANY,
+    ("GET", "/api/v1/notifications/unread-count"): ANY,
+    ("POST", "/api/v1/notifications/{notification_id:int}/read"): ANY,
+    ("POST", "/api/v1/notifications/read-all"): ANY,
     # (end of notifications)
     # --- dashboards, league table, stats API [dashboards helper] --------------------------------
+    ("GET", "/dashboard"): ANY,
+    ("GET", "/dashboard/cohorts"): ANY,
+    ("GET", "/league"): DEPARTMENTS,
+    ("GET", "/api/v1/stats/overview"): DEPARTMENTS,
     # (end of dashboards)
     # --- audit trail, anomaly review, list exports, API completion [audit/API helper] -----------
+    ("GET", "/audit"): DEPARTMENTS,
+    ("GET", "/audit/history"): DEPARTMENTS,
+    ("GET", "/api/v1/audit"): DEPARTMENTS,
+    ("GET", "/api/v1/audit/history"): DEPARTMENTS,
+    ("GET", "/api/v1/audit/chain"): DEPARTMENTS,
+    ("GET", "/api/v1/anomalies"): DEPARTMENTS,
+    ("POST", "/api/v1/anomalies/{flag_id:int}/review"): DEPARTMENTS,
     # (end of audit/API)
 }
 
@@ -250,6 +289,14 @@ SCOPED_GETS: dict[str, frozenset[str]] = {
     "/api/v1/institutions/{institution_id:int}": only(INST),
     "/api/v1/institutions/{institution_id:int}/approvals": only(INST),
     # filings [filings helper]
+    "/cohorts/{cohort_id:int}/filing": only(C, INST),
+    "/filings/{filing_id:int}": only(C, INST),
+    "/filings/{filing_id:int}/report.docx": only(C, INST),
+    "/filings/{filing_id:int}/trainees.xlsx": only(C, INST),
+    "/api/v1/cohorts/{cohort_id:int}/filing": only(INST),
+    "/api/v1/filings/{filing_id:int}": only(C, INST),
+    "/api/v1/filings/{filing_id:int}/report.docx": only(C, INST),
+    "/api/v1/filings/{filing_id:int}/trainees.xlsx": only(C, INST),
     # dashboards [dashboards helper]
     # audit/API [audit/API helper]
 }

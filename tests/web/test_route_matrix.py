@@ -21,6 +21,7 @@ from training.tables import (
     CatalogueEntry,
     Certificate,
     City,
+    Filing,
     Plan,
     PlanLine,
     TrainingSession,
@@ -117,7 +118,12 @@ async def records(city_code: str, institution_username: str) -> dict[str, Any]:
     line = await PlanLine.select(PlanLine.id).where(PlanLine.plan == plan["id"]).first()
     approval = await Approval.select(Approval.id).where(Approval.institution == institution).first()
     entry = await CatalogueEntry.select(CatalogueEntry.id).where(CatalogueEntry.city == city["id"]).first()
+    # [filings helper] a submitted filing of the institution (with its stored documents)
+    filing = await Filing.select(Filing.id).where(
+        (Filing.cohort.institution == institution) & Filing.report_file.is_not_null()).order_by(Filing.id).first()
+    assert filing, f"the demo has no submitted filing for {institution_username}"
     return {
+        "filing_id": filing["id"],
         "city_code": city_code, "institution_id": institution, "approval_id": approval["id"],
         "entry_id": entry["id"], "plan_id": plan["id"], "line_id": line["id"], "cohort_id": cohort,
         "session_id": session["id"], "attendance_id": attendance["id"], "assessment_id": assessment["id"],

@@ -13,8 +13,11 @@ roll save and import, or as a whole sweep) never duplicates a flag or resets a c
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+from piccolo.query.functions.aggregate import Count
 
 from training import db
 from training.access import Actor, require, restrict
@@ -203,45 +206,130 @@ async def sweep() -> int:
         return await detect_for_trainees(None)
 
 
+REVIEW_STATUSES = {"open": "待核查", "explained": "已说明", "confirmed": "确认违规"}
+REVIEW_DECISIONS = ("explained", "confirmed")
+_MAX_ID = 2_147_483_647
+
+
+@dataclass(frozen=True, slots=True)
+class FlagFilter:
+    """Checked list filters: ``status`` open / explained / confirmed / reviewed (either) or "" for all."""
+
+    kind: str = ""
+    status: str = ""
+    institution: int | None = None
+    cohort_id: int | None = None
+
+
+def parse_filter(*, kind: str | None = None, status: str | None = None, institution: int | str | None = None,
+                 cohort_id: int | None = None) -> FlagFilter:
+    """Filters as typed; an unknown kind or status, or an impossible institution number, is Invalid (422)."""
+    kind = (kind or "").strip()
+    status = (status or "").strip()
+    if kind and kind not in KIND_LABELS:
+        raise Invalid("未知的异常类型", fields={"kind": "应为 " + "、".join(KIND_LABELS)})
+    if status == "all":
+        status = ""
+    if status and status not in {*REVIEW_STATUSES, "reviewed"}:
+        raise Invalid("未知的核查状态", fields={"status": "应为 open、explained、confirmed、reviewed 或 all"})
+    number = None
+    if institution not in (None, ""):
+        text = str(institution).strip()
+        if not text.isascii() or not text.isdigit() or not 0 < int(text) <= _MAX_ID:
+            raise Invalid("机构编号不正确", fields={"institution": "请填写机构编号"})
+        number = int(text)
+    return FlagFilter(kind=kind, status=status, institution=number, cohort_id=cohort_id)
+
+
+def _filtered(query: Any, selection: FlagFilter) -> Any:
+    if selection.kind:
+        query = query.where(AnomalyFlag.kind == selection.kind)
+    if selection.status == "reviewed":
+        query = query.where(AnomalyFlag.review_status != "open")
+    elif selection.status:
+        query = query.where(AnomalyFlag.review_status == selection.status)
+    if selection.institution is not None:
+        query = query.where(AnomalyFlag.institution == selection.institution)
+    if selection.cohort_id is not None:
+        query = query.where(AnomalyFlag.cohort == selection.cohort_id)
+    return query
+
+
 async def list_flags(actor: Actor, *, kind: str | None = None, open_only: bool = False,
-                     cohort_id: int | None = None) -> list[dict[str, Any]]:
+                     cohort_id: int | None = None, selection: FlagFilter | None = None, limit: int | None = None,
+                     offset: int = 0) -> list[dict[str, Any]]:
+    """Flags in the actor's scope, newest first (``selection`` for the review filters; ``limit``: a page)."""
+    selection = selection or FlagFilter(kind=kind or "", status="open" if open_only else "", cohort_id=cohort_id)
     query = AnomalyFlag.select(
         AnomalyFlag.all_columns(), AnomalyFlag.trainee.name.as_alias("trainee_name"),
         AnomalyFlag.cohort.code.as_alias("cohort_code"), AnomalyFlag.institution.name.as_alias("institution_name"),
-        AnomalyFlag.city.name.as_alias("city_name"),
+        AnomalyFlag.city.name.as_alias("city_name"), AnomalyFlag.city.code.as_alias("city_code"),
+        AnomalyFlag.reviewed_by.username.as_alias("reviewer"),
     ).order_by(AnomalyFlag.id, ascending=False).output(load_json=True)
-    if kind:
-        query = query.where(AnomalyFlag.kind == kind)
-    if open_only:
-        query = query.where(AnomalyFlag.review_status == "open")
-    if cohort_id is not None:
-        query = query.where(AnomalyFlag.cohort == cohort_id)
-    return await restrict(query, AnomalyFlag, actor)
+    query = _filtered(restrict(query, AnomalyFlag, actor), selection)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    rows = await query
+    for row in rows:
+        details = row.get("details")
+        if isinstance(details, dict):
+            details.pop("id_number", None)
+    return rows
 
 
+async def count_flags(actor: Actor, selection: FlagFilter | None = None) -> int:
+    return await _filtered(restrict(AnomalyFlag.count(), AnomalyFlag, actor), selection or FlagFilter())
 
-REVIEW_STATUSES = {"open": "待核查", "explained": "已说明", "confirmed": "确认违规"}
+
+async def flag_institutions(actor: Actor) -> list[dict[str, Any]]:
+    """The institutions that have flags in the actor's scope (for the filter's choices)."""
+    rows = await restrict(AnomalyFlag.select(
+        AnomalyFlag.institution.id.as_alias("id"), AnomalyFlag.institution.name.as_alias("name"),
+    ).where(AnomalyFlag.institution.is_not_null()).distinct(), AnomalyFlag, actor)
+    return sorted(rows, key=lambda r: (r["name"] or "", r["id"]))
 
 
-async def review_flag(actor: Actor, flag_id: int, status: str, note: str) -> None:
-    """The city's (or province's) conclusion on a flag: explained or confirmed, with a note."""
+async def confirmed_counts(institution_ids: Sequence[int]) -> dict[int, int]:
+    """Confirmed flags per institution (they count against it)."""
+    if not institution_ids:
+        return {}
+    rows = await AnomalyFlag.select(AnomalyFlag.institution, Count(AnomalyFlag.id, alias="n")).where(
+        AnomalyFlag.institution.is_in(list(institution_ids)) & (AnomalyFlag.review_status == "confirmed")
+    ).group_by(AnomalyFlag.institution)
+    return {r["institution"]: r["n"] for r in rows}
+
+
+async def review_flag(actor: Actor, flag_id: int, status: str, note: str) -> dict[str, Any]:
+    """The city's (or province's) conclusion on a flag: ``explained`` (a note is required) or ``confirmed``
+    (note optional; it then counts against the institution). A flag may be reviewed again; each decision is
+    audited with the one it replaced."""
     require(actor, "anomaly.review")
     row = await restrict(AnomalyFlag.select(
-        AnomalyFlag.id, AnomalyFlag.review_status, AnomalyFlag.kind, AnomalyFlag.institution,
+        AnomalyFlag.id, AnomalyFlag.review_status, AnomalyFlag.review_note, AnomalyFlag.kind,
+        AnomalyFlag.institution, AnomalyFlag.reviewed_at, AnomalyFlag.reviewed_by.username.as_alias("reviewer"),
         AnomalyFlag.city.code.as_alias("city_code"),
     ).where(AnomalyFlag.id == flag_id), AnomalyFlag, actor).first()
     if row is None:
         raise NotFound("异常线索不存在，或不在您的管辖范围内")
     note = (note or "").strip()
-    if status not in {"explained", "confirmed"}:
-        raise Invalid("请选择核查结论", fields={"status": "请选择核查结论"})
-    if not note:
-        raise Invalid("请填写核查说明", fields={"note": "请填写核查说明"})
+    status = (status or "").strip()
+    if status not in REVIEW_DECISIONS:
+        raise Invalid("请选择核查结论", fields={"status": "请选择“已说明”或“确认违规”"})
+    if status == "explained" and not note:
+        raise Invalid("标记为已说明时请填写说明", fields={"note": "请填写核查说明"})
+    if "\x00" in note:
+        raise Invalid("核查说明含有不可用的字符", fields={"note": "含有不可用的字符"})
+    now = utcnow()
     async with db.transaction():
         await AnomalyFlag.update({AnomalyFlag.review_status: status, AnomalyFlag.review_note: note[:2000],
-                                  AnomalyFlag.reviewed_by: actor.user_id, AnomalyFlag.reviewed_at: utcnow()}).where(
+                                  AnomalyFlag.reviewed_by: actor.user_id, AnomalyFlag.reviewed_at: now}).where(
             AnomalyFlag.id == flag_id)
-        await audit.record(actor, "anomaly.review", "anomaly_flag", flag_id,
-                           before={"review_status": row["review_status"]},
+        before = {"review_status": row["review_status"]}
+        if row["review_status"] != "open":
+            before.update(note=row["review_note"], reviewer=row["reviewer"] or "", reviewed_at=row["reviewed_at"])
+        await audit.record(actor, "anomaly.re_review" if row["review_status"] != "open" else "anomaly.review",
+                           "anomaly_flag", flag_id, before=before,
                            after={"review_status": status, "note": note[:2000], "kind": row["kind"]},
                            city_code=row["city_code"], institution_id=row["institution"])
+    return {"id": flag_id, "review_status": status, "review_note": note[:2000], "reviewer": actor.username,
+            "reviewed_at": now}

@@ -308,8 +308,9 @@ async def withdraw(actor: Actor, enrollment_id: int, reason: str) -> None:
                            city_code=row["city_code"], institution_id=row["institution"])
 
 
-async def list_enrollments(actor: Actor, cohort_id: int, status: str | None = None) -> list[dict[str, Any]]:
-    """The cohort's enrollments with each trainee's details; ID numbers masked."""
+async def list_enrollments(actor: Actor, cohort_id: int, status: str | None = None, *, limit: int | None = None,
+                           offset: int = 0) -> list[dict[str, Any]]:
+    """The cohort's enrollments with each trainee's details; ID numbers masked (``limit``/``offset``: one page)."""
     await cohort_in_scope(actor, cohort_id)
     query = Enrollment.select(
         Enrollment.id, Enrollment.enrolled_on, Enrollment.status, Enrollment.withdrawn_on,
@@ -321,7 +322,17 @@ async def list_enrollments(actor: Actor, cohort_id: int, status: str | None = No
     ).where(Enrollment.cohort == cohort_id).order_by(Enrollment.id)
     if status:
         query = query.where(Enrollment.status == status)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
     return [trainees.public_view(row) for row in await restrict(query, Enrollment, actor)]
+
+
+async def count_enrollments(actor: Actor, cohort_id: int, status: str | None = None) -> int:
+    await cohort_in_scope(actor, cohort_id)
+    query = Enrollment.count().where(Enrollment.cohort == cohort_id)
+    if status:
+        query = query.where(Enrollment.status == status)
+    return await restrict(query, Enrollment, actor)
 
 
 async def template() -> bytes:

@@ -67,6 +67,8 @@ class ImportResult:
 
 def page_bounds(page: int | None, page_size: int | None, default_size: int = 50) -> tuple[int, int]:
     page = max(1, int(page or 1))
+    if page > 1_000_000:
+        raise Invalid("页码过大", fields={"page": "页码过大"})
     size = int(page_size or default_size)
     if size < 1 or size > MAX_PAGE_SIZE:
         raise Invalid(f"每页条数应在 1 到 {MAX_PAGE_SIZE} 之间", fields={"page_size": f"应在 1 到 {MAX_PAGE_SIZE} 之间"})

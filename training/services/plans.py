@@ -83,6 +83,8 @@ class CityProgress:
 def check_paging(page: int, page_size: int) -> tuple[int, int]:
     if page < 1:
         raise BadInput("页码应从 1 开始", fields={"page": "页码应从 1 开始"})
+    if page > 1_000_000:
+        raise BadInput("页码过大", fields={"page": "页码过大"})
     if page_size < 1 or page_size > MAX_PAGE_SIZE:
         raise BadInput(f"每页条数应在 1 至 {MAX_PAGE_SIZE} 之间", fields={"page_size": f"应在 1 至 {MAX_PAGE_SIZE} 之间"})
     return page, page_size

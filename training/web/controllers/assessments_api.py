@@ -7,16 +7,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import msgspec
-from litestar import Controller, get, patch, post, put
+from litestar import Controller, Request, get, patch, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, MultipartBody
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
 from litestar.response import Response
 
 from training.access import Actor
 from training.rules.assessment import Entry
 from training.services import assessments
 from training.web.auth import roles
+from training.web.pagination import PAGED_HEADERS, page_params, paged_response
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -110,9 +111,13 @@ class AssessmentsApiController(Controller):
     path = "/api/v1"
     tags = ["assessments"]
 
-    @get("/cohorts/{cohort_id:int}/assessments", summary="The cohort's assessment sittings (attempt 2 is the retake)")
-    async def index(self, actor: NamedDependency[Actor], cohort_id: FromPath[int]) -> list[AssessmentOut]:
-        return msgspec.convert(await assessments.list_assessments(actor, cohort_id), list[AssessmentOut])
+    @get("/cohorts/{cohort_id:int}/assessments", summary="The cohort's assessment sittings (attempt 2 is the retake)",
+         response_headers=PAGED_HEADERS)
+    async def index(self, request: Request, actor: NamedDependency[Actor], cohort_id: FromPath[int],
+                    page: FromQuery[int] = 1, page_size: FromQuery[int] = 50) -> Response[list[AssessmentOut]]:
+        paging = page_params(page, page_size)
+        rows = await assessments.list_assessments(actor, cohort_id)
+        return paged_response(msgspec.convert(paging.slice(rows), list[AssessmentOut]), len(rows), paging, request)
 
     @post("/cohorts/{cohort_id:int}/assessments", guards=[roles("institution")],
           summary="Schedule the final assessment once training has ended, then at most one retake")

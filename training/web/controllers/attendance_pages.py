@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
@@ -19,7 +20,20 @@ from training.services.attendance import RollEntry
 from training.web.auth import roles
 from training.web.controllers.enrollments_api import XLSX
 from training.web.controllers.enrollments_pages import is_htmx, text
+from training.web.list_export import MAX_EXPORT_ROWS, ExportColumn, export_bounds, export_or_none
+from training.web.pagination import page_params
 from training.web.rendering import page
+
+ANOMALY_COLUMNS = [
+    ExportColumn("编号", "id"), ExportColumn("发现时间", "detected_at"),
+    ExportColumn("类型", lambda r: anomalies.KIND_LABELS.get(r["kind"], r["kind"])),
+    ExportColumn("城市", "city_name"), ExportColumn("机构", "institution_name"), ExportColumn("培训班", "cohort_code"),
+    ExportColumn("学员", "trainee_name"),
+    ExportColumn("详情", lambda r: "；".join(f"{k}: {v}" for k, v in (r.get("details") or {}).items()
+                                           if k not in ("attendance", "trainee_masked"))),
+    ExportColumn("核查状态", lambda r: anomalies.REVIEW_STATUSES.get(r["review_status"], r["review_status"])),
+    ExportColumn("核查说明", "review_note"), ExportColumn("核查人", "reviewer"), ExportColumn("核查时间", "reviewed_at"),
+]
 
 # Keys 1–5 pick a status on the roll (shown in the legend), in this order.
 STATUS_KEYS = list(ATTENDANCE_STATUSES)
@@ -136,18 +150,42 @@ class AttendancePagesController(Controller):
 
 
 class AnomalyPagesController(Controller):
-    """Anomaly flags (异常线索) for the city and the province to review."""
+    """Anomaly flags (异常线索) for the city and the province to review (filters, re-review, export)."""
 
     guards = [roles("city", "province")]
     include_in_schema = False
 
+    async def _list(self, request: Request, actor: Actor, typed: dict[str, str], fmt: str | None = None,
+                    status_code: int = 200, error: str | None = None, page_number: int = 1) -> Response:
+        errors: dict[str, str] = {}
+        paging = page_params(*export_bounds(fmt, page_number, 100), max_size=MAX_EXPORT_ROWS)
+        total = 0
+        try:
+            selection = anomalies.parse_filter(**typed)
+            flags = await anomalies.list_flags(actor, selection=selection, limit=paging.limit, offset=paging.offset)
+            total = await anomalies.count_flags(actor, selection)
+        except Invalid as exc:
+            if fmt:
+                raise
+            flags, errors, error, status_code = [], exc.fields, exc.detail, exc.status_code
+        download = await export_or_none(fmt, "anomalies", "异常线索", ANOMALY_COLUMNS, flags)
+        if download is not None:
+            return download
+        query = urlencode({k: v for k, v in {**typed, "status": typed["status"] or "all"}.items() if v})
+        return page(request, "attendance/anomalies.html", status_code=status_code, flags=flags,
+                    kind=typed["kind"], state=typed["status"] or "all", institution=typed["institution"],
+                    institutions=await anomalies.flag_institutions(actor), query=query,
+                    kinds=anomalies.KIND_LABELS, review_statuses=anomalies.REVIEW_STATUSES, error=error,
+                    errors=errors, total=total, paging=paging, last_page=paging.last_page(total))
+
     @get("/anomalies")
     async def index(self, request: Request, actor: NamedDependency[Actor], kind: FromQuery[str | None] = None,
-                    show: FromQuery[str | None] = None) -> Response:
-        kind = kind if kind in anomalies.KIND_LABELS else None
-        flags = await anomalies.list_flags(actor, kind=kind, open_only=show != "all")
-        return page(request, "attendance/anomalies.html", flags=flags, kind=kind or "", state=show or "open",
-                    kinds=anomalies.KIND_LABELS, review_statuses=anomalies.REVIEW_STATUSES, error=None)
+                    show: FromQuery[str | None] = None, status: FromQuery[str | None] = None,
+                    institution: FromQuery[str | None] = None, format: FromQuery[str | None] = None,
+                    page_number: FromQuery[int] = 1) -> Response:
+        state = status if status is not None else ("all" if show == "all" else "open")
+        typed = {"kind": kind or "", "status": "" if state == "all" else state, "institution": institution or ""}
+        return await self._list(request, actor, typed, format, page_number=page_number)
 
     @post("/anomalies/{flag_id:int}/review", status_code=200)
     async def review(self, request: Request, actor: NamedDependency[Actor], flag_id: FromPath[int],
@@ -155,9 +193,8 @@ class AnomalyPagesController(Controller):
         try:
             await anomalies.review_flag(actor, flag_id, text(data, "status"), text(data, "note"))
         except Invalid as exc:
-            flags = await anomalies.list_flags(actor)
-            return page(request, "attendance/anomalies.html", status_code=422, flags=flags, kind="", state="open",
-                        kinds=anomalies.KIND_LABELS, review_statuses=anomalies.REVIEW_STATUSES, error=exc.detail)
+            typed = {"kind": "", "status": "", "institution": ""}
+            return await self._list(request, actor, typed, status_code=422, error=exc.detail)
         return Redirect("/anomalies", status_code=303)
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.response import Response
 
 from training.access import Actor
 from training.services import catalogue
 from training.web.auth import roles
+from training.web.pagination import PAGED_HEADERS, page_params, paged_response
 
 
 class CatalogueEntryOut(msgspec.Struct):
@@ -60,11 +62,15 @@ class CatalogueApiController(Controller):
 
     @get("", summary="A city's catalogue (current entries; include_removed=true for every entry)",
          description="A city reads its own; the province reads every city's; an institution reads the "
-                     "entries about itself. Another city's catalogue answers 404.")
-    async def entries(self, actor: NamedDependency[Actor], city_code: FromPath[str],
-                      include_removed: FromQuery[bool] = False) -> list[CatalogueEntryOut]:
+                     "entries about itself. Another city's catalogue answers 404.",
+         response_headers=PAGED_HEADERS)
+    async def entries(self, request: Request, actor: NamedDependency[Actor], city_code: FromPath[str],
+                      include_removed: FromQuery[bool] = False, page: FromQuery[int] = 1,
+                      page_size: FromQuery[int] = 50) -> Response[list[CatalogueEntryOut]]:
+        paging = page_params(page, page_size)
         rows = await catalogue.list_entries(actor, city_code, include_removed=include_removed)
-        return msgspec.convert(rows, list[CatalogueEntryOut])
+        return paged_response(msgspec.convert(paging.slice(rows), list[CatalogueEntryOut]), len(rows), paging,
+                              request)
 
     @post("", guards=[roles("city")], summary="Add an institution for some of its approved occupations (that city)",
           description="409 when the institution is suspended or revoked, an occupation is not approved, or "
@@ -81,9 +87,13 @@ class CatalogueApiController(Controller):
         return msgspec.convert(await catalogue.remove_entry(actor, city_code, entry_id, data.reason),
                                CatalogueEntryOut)
 
-    @get("/history", summary="Every addition and removal, newest first")
-    async def history(self, actor: NamedDependency[Actor], city_code: FromPath[str]) -> list[CatalogueEventOut]:
-        return msgspec.convert(await catalogue.history(actor, city_code), list[CatalogueEventOut])
+    @get("/history", summary="Every addition and removal, newest first (paginated)", response_headers=PAGED_HEADERS)
+    async def history(self, request: Request, actor: NamedDependency[Actor], city_code: FromPath[str],
+                      page: FromQuery[int] = 1, page_size: FromQuery[int] = 50) -> Response[list[CatalogueEventOut]]:
+        paging = page_params(page, page_size)
+        rows = await catalogue.history(actor, city_code)
+        return paged_response(msgspec.convert(paging.slice(rows), list[CatalogueEventOut]), len(rows), paging,
+                              request)
 
 
 ROUTES = [CatalogueApiController]

@@ -11,10 +11,19 @@ from litestar.response import Redirect, Response
 
 from training.access import Actor
 from training.errors import Conflict, Invalid, NotFound
+from training.rules.levels import INSTITUTION_STATUSES
 from training.services import catalogue
 from training.services.reference import list_cities
 from training.web.auth import roles
+from training.web.list_export import ExportColumn, export_or_none, export_query
 from training.web.rendering import page
+
+CATALOGUE_COLUMNS = [
+    ExportColumn("机构名称", "institution_name"), ExportColumn("职业", "occupation_name"),
+    ExportColumn("机构状态", lambda r: INSTITUTION_STATUSES.get(r.get("institution_status") or "",
+                                                            r.get("institution_status") or "")),
+    ExportColumn("列入时间", "added_at"), ExportColumn("列入人", "added_by"), ExportColumn("列入说明", "added_reason"),
+]
 
 
 class CataloguePageController(Controller):
@@ -29,9 +38,14 @@ class CataloguePageController(Controller):
         if city is None:
             raise NotFound("城市不存在")
         writable = actor.is_city
+        entries = await catalogue.list_entries(actor, city_code)
+        download = await export_or_none(context.pop("fmt", None), f"catalogue-{city_code}", "本市目录",
+                                        CATALOGUE_COLUMNS, entries)
+        if download is not None:
+            return download
         defaults = {"error": None, "errors": {}, "notice": None, "values": {}}
         return page(request, "catalogue/index.html", status_code=status_code, city=city, cities=cities,
-                    entries=await catalogue.list_entries(actor, city_code),
+                    entries=entries, export_query=export_query(request),
                     events=await catalogue.history(actor, city_code),
                     candidates=await catalogue.candidates(actor, city_code) if writable else [],
                     writable=writable, **{**defaults, **context})
@@ -41,8 +55,9 @@ class CataloguePageController(Controller):
 
     @get("")
     async def index(self, request: Request, actor: NamedDependency[Actor], city: FromQuery[str | None] = None,
-                    saved: FromQuery[str | None] = None) -> Response:
-        return await self._render(request, actor, self._city_of(actor, city), notice="已保存" if saved else None)
+                    saved: FromQuery[str | None] = None, format: FromQuery[str | None] = None) -> Response:
+        return await self._render(request, actor, self._city_of(actor, city), notice="已保存" if saved else None,
+                                  fmt=format)
 
     @post("/add", status_code=200, guards=[roles("city")])
     async def add(self, request: Request, actor: NamedDependency[Actor],

@@ -8,12 +8,13 @@ from urllib.parse import quote
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Response
 
 from training.access import Actor
 from training.services import certificates
 from training.web.auth import roles
+from training.web.pagination import PAGED_HEADERS, page_params, paged_response
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -60,9 +61,13 @@ class CertificatesApiController(Controller):
     path = "/api/v1"
     tags = ["certificates"]
 
-    @get("/cohorts/{cohort_id:int}/certificates", summary="The cohort's certificates")
-    async def index(self, actor: NamedDependency[Actor], cohort_id: FromPath[int]) -> list[CertificateOut]:
-        return [certificate_out(r) for r in (await certificates.cohort_certificates(actor, cohort_id)).certificates]
+    @get("/cohorts/{cohort_id:int}/certificates", summary="The cohort's certificates (paginated)",
+         response_headers=PAGED_HEADERS)
+    async def index(self, request: Request, actor: NamedDependency[Actor], cohort_id: FromPath[int],
+                    page: FromQuery[int] = 1, page_size: FromQuery[int] = 50) -> Response[list[CertificateOut]]:
+        paging = page_params(page, page_size)
+        rows = (await certificates.cohort_certificates(actor, cohort_id)).certificates
+        return paged_response([certificate_out(r) for r in paging.slice(rows)], len(rows), paging, request)
 
     @post("/cohorts/{cohort_id:int}/certificates", guards=[roles("institution")], status_code=200,
           summary="Issue a certificate to every passed trainee without one (idempotent)")

@@ -6,13 +6,14 @@ from datetime import date, datetime
 from typing import Any
 
 import msgspec
-from litestar import Controller, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from training.access import Actor
 from training.services import cohorts
 from training.web.auth import roles
+from training.web.pagination import PAGED_HEADERS, Page, page_headers
 
 
 class CohortOut(msgspec.Struct):
@@ -123,17 +124,19 @@ class CohortsApiController(Controller):
     path = "/api/v1/cohorts"
     tags = ["cohorts"]
 
-    @get("/", summary="Cohorts in your scope (filter by city, year, occupation, status, institution)")
-    async def list_cohorts(self, actor: NamedDependency[Actor], city: FromQuery[str | None] = None,
+    @get("/", summary="Cohorts in your scope (filter by city, year, occupation, status, institution)",
+         response_headers=PAGED_HEADERS)
+    async def list_cohorts(self, request: Request, actor: NamedDependency[Actor], city: FromQuery[str | None] = None,
                            year: FromQuery[int | None] = None, occupation: FromQuery[int | None] = None,
                            status: FromQuery[str | None] = None, institution: FromQuery[int | None] = None,
                            plan_line: FromQuery[int | None] = None, page: FromQuery[int] = 1,
-                           page_size: FromQuery[int] = 50) -> CohortPage:
+                           page_size: FromQuery[int] = 50) -> Response[CohortPage]:
         result = await cohorts.list_cohorts(actor, city=city, year=year, occupation=occupation, status=status,
                                             institution=institution, plan_line=plan_line, page=page,
                                             page_size=page_size)
-        return CohortPage(items=msgspec.convert(result.items, list[CohortOut]), total=result.total,
+        body = CohortPage(items=msgspec.convert(result.items, list[CohortOut]), total=result.total,
                           page=result.page, page_size=result.page_size)
+        return Response(body, headers=page_headers(result.total, Page(result.page, result.page_size), request))
 
     @post("/", guards=[roles("institution")],
           summary="Open a cohort against a line of your city's submitted or accepted plan (saved as draft)")

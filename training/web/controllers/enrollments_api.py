@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
@@ -16,6 +16,7 @@ from training.access import Actor
 from training.services import enrollments, trainees
 from training.services.trainees import TraineeInput
 from training.web.auth import roles
+from training.web.pagination import PAGED_HEADERS, page_params, paged_response
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -79,11 +80,16 @@ class EnrollmentApiController(Controller):
     path = "/api/v1"
     tags = ["enrollments"]
 
-    @get("/cohorts/{cohort_id:int}/enrollments", summary="Enrollments of a cohort (ID numbers masked)")
-    async def list_enrollments(self, actor: NamedDependency[Actor], cohort_id: FromPath[int],
-                               status: FromQuery[str | None] = None) -> list[EnrollmentOut]:
-        rows = await enrollments.list_enrollments(actor, cohort_id, status)
-        return msgspec.convert(rows, list[EnrollmentOut], from_attributes=True)
+    @get("/cohorts/{cohort_id:int}/enrollments", summary="Enrollments of a cohort (ID numbers masked; paginated)",
+         response_headers=PAGED_HEADERS)
+    async def list_enrollments(self, request: Request, actor: NamedDependency[Actor], cohort_id: FromPath[int],
+                               status: FromQuery[str | None] = None, page: FromQuery[int] = 1,
+                               page_size: FromQuery[int] = 50) -> Response[list[EnrollmentOut]]:
+        paging = page_params(page, page_size)
+        rows = await enrollments.list_enrollments(actor, cohort_id, status, limit=paging.limit, offset=paging.offset)
+        total = await enrollments.count_enrollments(actor, cohort_id, status)
+        return paged_response(msgspec.convert(rows, list[EnrollmentOut], from_attributes=True), total, paging,
+                              request)
 
     @post("/cohorts/{cohort_id:int}/enrollments", guards=[roles("institution")], status_code=201,
           summary="Enroll one trainee (created or updated by resident ID number)")

@@ -13,14 +13,24 @@ from litestar.response import Redirect, Response
 
 from training.access import Actor, may
 from training.errors import BadInput, Conflict, ImportRejected, Invalid
-from training.rules.levels import EDUCATION_LEVELS
+from training.rules.levels import EDUCATION_LEVELS, ENROLLMENT_STATUSES
 from training.services import enrollments, trainees
 from training.services.trainees import TraineeInput
 from training.web.auth import roles
 from training.web.controllers.enrollments_api import XLSX
+from training.web.list_export import ExportColumn, export_or_none, export_query
 from training.web.rendering import page
 
 _FIELDS = ("id_number", "name", "phone", "education", "employer", "employer_credit_code")
+ENROLLMENT_COLUMNS = [
+    ExportColumn("姓名", "name"), ExportColumn("身份证号", "id_masked"),
+    ExportColumn("性别", lambda r: {"M": "男", "F": "女"}.get(r.get("sex") or "", r.get("sex") or "")),
+    ExportColumn("手机号", "phone"), ExportColumn("学历", "education"), ExportColumn("工作单位", "employer"),
+    ExportColumn("应届毕业生", "new_graduate"), ExportColumn("报名日期", "enrolled_on"),
+    ExportColumn("状态", lambda r: ENROLLMENT_STATUSES.get(r["status"], r["status"])),
+    ExportColumn("退出日期", "withdrawn_on"), ExportColumn("退出原因", "withdraw_reason"),
+    ExportColumn("疑似重复报名", "possible_duplicate"),
+]
 
 
 def text(data: dict[str, Any], key: str) -> str:
@@ -47,17 +57,21 @@ class EnrollmentPagesController(Controller):
                     **context: Any) -> Response:
         cohort = await enrollments.cohort_in_scope(actor, cohort_id)
         rows = await enrollments.list_enrollments(actor, cohort_id)
+        download = await export_or_none(context.pop("fmt", None), f"trainees-{cohort['code']}", "学员名单",
+                                        ENROLLMENT_COLUMNS, rows)
+        if download is not None:
+            return download
         active = sum(1 for r in rows if r["status"] != "withdrawn")
         defaults = {"values": {}, "errors": {}, "error": None, "notice": None}
         return page(request, "enrollments/list.html", status_code=status_code, cohort=cohort, rows=rows,
                     active=active, can_write=may(actor, "enrollment.write"), education_levels=EDUCATION_LEVELS,
-                    tab="enrollments", **{**defaults, **context})
+                    tab="enrollments", export_query=export_query(request), **{**defaults, **context})
 
     @get("/cohorts/{cohort_id:int}/enrollments")
     async def index(self, request: Request, actor: NamedDependency[Actor], cohort_id: FromPath[int],
-                    done: FromQuery[str | None] = None) -> Response:
+                    done: FromQuery[str | None] = None, format: FromQuery[str | None] = None) -> Response:
         notices = {"added": "已报名", "withdrawn": "已办理退出"}
-        return await self._list(request, actor, cohort_id, notice=notices.get(done or ""))
+        return await self._list(request, actor, cohort_id, notice=notices.get(done or ""), fmt=format)
 
     @post("/cohorts/{cohort_id:int}/enrollments", status_code=200)
     async def add(self, request: Request, actor: NamedDependency[Actor], cohort_id: FromPath[int],

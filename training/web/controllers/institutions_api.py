@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 import msgspec
-from litestar import Controller, Response, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
@@ -16,6 +16,7 @@ from training.access import Actor
 from training.errors import BadInput
 from training.services import institutions
 from training.web.auth import roles
+from training.web.pagination import PAGED_HEADERS, page_headers, page_params, paged_response
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -125,16 +126,18 @@ class InstitutionsApiController(Controller):
     path = "/api/v1/institutions"
     tags = ["institutions"]
 
-    @get("", summary="List institutions (city / status / occupation / q filters, paginated)")
+    @get("", summary="List institutions (city / status / occupation / q filters, paginated)",
+         response_headers=PAGED_HEADERS)
     async def list_institutions(
-        self, actor: NamedDependency[Actor], city: FromQuery[str | None] = None,
+        self, request: Request, actor: NamedDependency[Actor], city: FromQuery[str | None] = None,
         status: FromQuery[str | None] = None, occupation: FromQuery[int | None] = None,
         q: FromQuery[str | None] = None, page: FromQuery[int] = 1, page_size: FromQuery[int] = 50,
-    ) -> InstitutionPage:
+    ) -> Response[InstitutionPage]:
         result = await institutions.list_institutions(actor, city=city, status=status, occupation=occupation,
                                                       search=q, page=page, page_size=page_size)
-        return InstitutionPage([institution_out(r) for r in result.items], result.total, result.page,
+        body = InstitutionPage([institution_out(r) for r in result.items], result.total, result.page,
                                result.page_size)
+        return Response(body, headers=page_headers(result.total, page_params(result.page, result.page_size), request))
 
     @post("", guards=[roles("province")], summary="Create an institution (province)",
           description="409 with fields.credit_code when the credit code is already used; 422 with field errors.")
@@ -196,9 +199,13 @@ class InstitutionsApiController(Controller):
                         data: JSONBody[StatusChange]) -> InstitutionOut:
         return institution_out(await institutions.reinstate(actor, institution_id, data.reason, data.lock_version))
 
-    @get("/{institution_id:int}/approvals", summary="Approvals of an institution")
-    async def approvals(self, actor: NamedDependency[Actor], institution_id: FromPath[int]) -> list[ApprovalOut]:
-        return msgspec.convert(await institutions.list_approvals(actor, institution_id), list[ApprovalOut])
+    @get("/{institution_id:int}/approvals", summary="Approvals of an institution (paginated)",
+         response_headers=PAGED_HEADERS)
+    async def approvals(self, request: Request, actor: NamedDependency[Actor], institution_id: FromPath[int],
+                        page: FromQuery[int] = 1, page_size: FromQuery[int] = 50) -> Response[list[ApprovalOut]]:
+        paging = page_params(page, page_size)
+        rows = await institutions.list_approvals(actor, institution_id)
+        return paged_response(msgspec.convert(paging.slice(rows), list[ApprovalOut]), len(rows), paging, request)
 
     @post("/{institution_id:int}/approvals", guards=[roles("province")],
           summary="Approve an occupation at one or more levels for a period (province)",

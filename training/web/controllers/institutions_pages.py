@@ -13,10 +13,12 @@ from litestar.response import Redirect, Response
 
 from training.access import Actor
 from training.errors import BadInput, Conflict, ImportRejected, Invalid, StaleVersion
-from training.services import accounts, institutions
+from training.rules.levels import INSTITUTION_STATUSES, LEVELS
+from training.services import accounts, anomalies, institutions
 from training.services.reference import list_cities, list_occupations
 from training.web.auth import SESSION_COOKIE, client_addr, roles
 from training.web.controllers.institutions_api import XLSX
+from training.web.list_export import ExportColumn, export_pages, export_query
 from training.web.rendering import page
 
 _EDITABLE = ("name", "credit_code", "city", "address", "contact_person", "phone", "email")
@@ -36,6 +38,24 @@ def _text(data: dict[str, Any], key: str) -> str:
     return str(value or "").strip()
 
 
+def _occupation_text(row: dict[str, Any]) -> str:
+    return "；".join(f"{o['occupation_name']}（{'、'.join(LEVELS.get(x, x) for x in o['levels'])}）"
+                    for o in row.get("occupations", []))
+
+
+PUBLIC_COLUMNS = [ExportColumn("机构名称", "name"), ExportColumn("城市", "city_name"), ExportColumn("地址", "address"),
+                  ExportColumn("联系人", "contact_person"), ExportColumn("电话", "phone"),
+                  ExportColumn("电子邮箱", "email"), ExportColumn("批准职业及等级", _occupation_text)]
+MANAGE_COLUMNS = [
+    ExportColumn("编号", "id"), ExportColumn("机构名称", "name"), ExportColumn("统一社会信用代码", "credit_code"),
+    ExportColumn("城市", "city_name"), ExportColumn("地址", "address"), ExportColumn("联系人", "contact_person"),
+    ExportColumn("电话", "phone"), ExportColumn("电子邮箱", "email"),
+    ExportColumn("状态", lambda r: INSTITUTION_STATUSES.get(r["status"], r["status"])),
+    ExportColumn("状态原因", "status_reason"),
+    ExportColumn("有效批准数", lambda r: sum(1 for a in r.get("approvals", []) if a.get("current"))),
+]
+
+
 async def _choices() -> dict[str, Any]:
     return {"cities": await list_cities(), "occupations": await list_occupations()}
 
@@ -45,16 +65,23 @@ class PublicInstitutionsController(Controller):
 
     @get("/institutions", opt={"exclude_from_auth": True})
     async def public(self, request: Request, city: FromQuery[str | None] = None,
-                     occupation: FromQuery[str | None] = None, page_number: FromQuery[int] = 1) -> Response:
+                     occupation: FromQuery[str | None] = None, page_number: FromQuery[int] = 1,
+                     format: FromQuery[str | None] = None) -> Response:
         # Public page: the auth middleware does not run, so recognise a signed-in visitor here.
         token = request.cookies.get(SESSION_COOKIE, "")
         visitor = await accounts.actor_for_token(token, "session", client_addr(request)) if token else None
         if visitor is not None:
             request.scope["user"] = visitor
-        listed = await institutions.public_list(city=city or None, occupation=_int(occupation),
-                                                page=max(1, page_number), page_size=50)
+
+        async def fetch(number: int, size: int) -> institutions.Page:
+            return await institutions.public_list(city=city or None, occupation=_int(occupation), page=number,
+                                                  page_size=size)
+
+        if (download := await export_pages(format, "institutions", "机构名录", PUBLIC_COLUMNS, fetch)) is not None:
+            return download
+        listed = await fetch(max(1, page_number), 50)
         return page(request, "institutions/public.html", listed=listed, city=city or "",
-                    occupation=_int(occupation), **await _choices())
+                    occupation=_int(occupation), export_query=export_query(request), **await _choices())
 
 
 @dataclass
@@ -70,13 +97,21 @@ class InstitutionManageController(Controller):
     @get("")
     async def index(self, request: Request, actor: NamedDependency[Actor], city: FromQuery[str | None] = None,
                     status: FromQuery[str | None] = None, occupation: FromQuery[str | None] = None,
-                    q: FromQuery[str | None] = None, page_number: FromQuery[int] = 1) -> Response:
+                    q: FromQuery[str | None] = None, page_number: FromQuery[int] = 1,
+                    format: FromQuery[str | None] = None) -> Response:
         status = status if status in institutions.rules.STATUSES else None
-        listed = await institutions.list_institutions(actor, city=city or None, status=status,
-                                                      occupation=_int(occupation), search=q,
-                                                      page=max(1, page_number), page_size=50)
+
+        async def fetch(number: int, size: int) -> institutions.Page:
+            return await institutions.list_institutions(actor, city=city or None, status=status,
+                                                        occupation=_int(occupation), search=q, page=number,
+                                                        page_size=size)
+
+        if (download := await export_pages(format, "institutions", "机构目录", MANAGE_COLUMNS, fetch)) is not None:
+            return download
+        listed = await fetch(max(1, page_number), 50)
         return page(request, "institutions/manage_list.html", listed=listed, city=city or "", status=status or "",
-                    occupation=_int(occupation), q=q or "", **await _choices())
+                    occupation=_int(occupation), q=q or "", export_query=export_query(request),
+                    **await _choices())
 
     @get("/new")
     async def new_form(self, request: Request, actor: NamedDependency[Actor]) -> Response:
@@ -99,8 +134,9 @@ class InstitutionManageController(Controller):
         values = context.pop("values", None) or {**institution, "city": institution["city_code"]}
         defaults = {"errors": {}, "error": None, "approval_errors": {}, "approval_values": {},
                     "status_errors": {}, "notice": None}
+        confirmed = (await anomalies.confirmed_counts([institution_id])).get(institution_id, 0)
         return page(request, "institutions/detail.html", status_code=status_code, institution=institution,
-                    values=values, **{**defaults, **context}, **await _choices())
+                    values=values, confirmed_flags=confirmed, **{**defaults, **context}, **await _choices())
 
     @get("/{institution_id:int}")
     async def detail(self, request: Request, actor: NamedDependency[Actor], institution_id: FromPath[int],

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 import msgspec
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
@@ -18,6 +18,7 @@ from training.documents.plan_document import build_plan_docx, filename
 from training.errors import Unavailable
 from training.services import plans
 from training.web.auth import roles
+from training.web.pagination import PAGED_HEADERS, Page, page_headers, page_params, paged_response
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -178,15 +179,17 @@ class PlansApiController(Controller):
     path = "/api/v1/plans"
     tags = ["plans"]
 
-    @get("/", summary="Annual plans in your scope (filter by city, year, occupation, status)")
-    async def list_plans(self, actor: NamedDependency[Actor], city: FromQuery[str | None] = None,
+    @get("/", summary="Annual plans in your scope (filter by city, year, occupation, status)",
+         response_headers=PAGED_HEADERS)
+    async def list_plans(self, request: Request, actor: NamedDependency[Actor], city: FromQuery[str | None] = None,
                          year: FromQuery[int | None] = None, occupation: FromQuery[int | None] = None,
                          status: FromQuery[str | None] = None, page: FromQuery[int] = 1,
-                         page_size: FromQuery[int] = 50) -> PlanPage:
+                         page_size: FromQuery[int] = 50) -> Response[PlanPage]:
         result = await plans.list_plans(actor, city=city, year=year, occupation=occupation, status=status,
                                         page=page, page_size=page_size)
-        return PlanPage(items=msgspec.convert(result.items, list[PlanOut]), total=result.total, page=result.page,
+        body = PlanPage(items=msgspec.convert(result.items, list[PlanOut]), total=result.total, page=result.page,
                         page_size=result.page_size)
+        return Response(body, headers=page_headers(result.total, Page(result.page, result.page_size), request))
 
     @post("/", guards=[roles("city")], summary="Create your city's plan for a year (one per city per year)")
     async def create(self, actor: NamedDependency[Actor], data: JSONBody[PlanCreate]) -> PlanDetailOut:
@@ -203,9 +206,12 @@ class PlansApiController(Controller):
         await plans.update_plan(actor, plan_id, data.lock_version, data.title)
         return await plan_detail(actor, plan_id)
 
-    @get("/{plan_id:int}/lines", summary="The plan's lines")
-    async def lines(self, actor: NamedDependency[Actor], plan_id: FromPath[int]) -> list[LineOut]:
-        return (await plan_detail(actor, plan_id)).lines
+    @get("/{plan_id:int}/lines", summary="The plan's lines (paginated)", response_headers=PAGED_HEADERS)
+    async def lines(self, request: Request, actor: NamedDependency[Actor], plan_id: FromPath[int],
+                    page: FromQuery[int] = 1, page_size: FromQuery[int] = 50) -> Response[list[LineOut]]:
+        paging = page_params(page, page_size)
+        rows = (await plan_detail(actor, plan_id)).lines
+        return paged_response(paging.slice(rows), len(rows), paging, request)
 
     @post("/{plan_id:int}/lines", guards=[roles("city")], summary="Add a line (draft or returned plan)")
     async def add_line(self, actor: NamedDependency[Actor], plan_id: FromPath[int],

@@ -21,9 +21,17 @@ from training.services.reference import list_cities
 from training.tables import Approval, Institution, Occupation
 from training.web.auth import roles
 from training.web.controllers.plans_api import DOCX, attachment, plan_docx, plan_pdf
+from training.web.list_export import ExportColumn, export_pages, export_query
 from training.web.rendering import page
 
 FORM_ERRORS = (Invalid, Conflict)
+PLAN_COLUMNS = [
+    ExportColumn("年度", "year"), ExportColumn("城市", "city_name"), ExportColumn("计划名称", "title"),
+    ExportColumn("状态", lambda r: PLAN_STATUSES.get(r["status"], r["status"])),
+    ExportColumn("计划条目数", "line_count"), ExportColumn("计划人数", "total_headcount"),
+    ExportColumn("报送截止", "due_date"), ExportColumn("报送时间", "submitted_at"),
+    ExportColumn("逾期报送", "submitted_late"), ExportColumn("省级意见", "province_comment"),
+]
 
 
 def text(data: dict[str, Any], key: str) -> str:
@@ -113,8 +121,15 @@ class PlanPagesController(Controller):
                      city: str = "", occupation: int | None = None, page_number: int = 1, status_code: int = 200,
                      **extra: Any) -> Response:
         today = today_in_china()
-        listed = await plans.list_plans(actor, city=city or None, year=year, status=status or None,
-                                        occupation=occupation, page=max(1, page_number), page_size=50)
+
+        async def fetch(number: int, size: int) -> plans.Page:
+            return await plans.list_plans(actor, city=city or None, year=year, status=status or None,
+                                          occupation=occupation, page=number, page_size=size)
+
+        download = await export_pages(extra.pop("fmt", None), "plans", "年度计划", PLAN_COLUMNS, fetch)
+        if download is not None:
+            return download
+        listed = await fetch(max(1, page_number), 50)
         progress_year = year or today.year
         cities = await plans.province_progress(actor, progress_year) if actor.is_province else []
         own_years = {p["year"] for p in listed.items} if actor.is_city else set()
@@ -125,15 +140,16 @@ class PlanPagesController(Controller):
                     city_progress=cities, grand_total=plans.grand_total(cities) if cities else None,
                     years=list(range(today.year + 1, 2019, -1)), suggested_year=suggested,
                     errors=extra.pop("errors", {}), error=extra.pop("error", ""), form=extra.pop("form", {}),
-                    **extra)
+                    export_query=export_query(request), **extra)
 
     @get("")
     async def index(self, request: Request, actor: NamedDependency[Actor], year: FromQuery[str | None] = None,
                     status: FromQuery[str | None] = None, city: FromQuery[str | None] = None,
-                    occupation: FromQuery[str | None] = None, page_number: FromQuery[int] = 1) -> Response:
+                    occupation: FromQuery[str | None] = None, page_number: FromQuery[int] = 1,
+                    format: FromQuery[str | None] = None) -> Response:
         status = status if status in PLAN_STATUSES else ""
         return await self._index(request, actor, year=query_int(year), status=status, city=city or "",
-                                 occupation=query_int(occupation), page_number=page_number)
+                                 occupation=query_int(occupation), page_number=page_number, fmt=format)
 
     @post("", guards=[roles("city")])
     async def create(self, request: Request, actor: NamedDependency[Actor],

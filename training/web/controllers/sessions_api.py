@@ -7,12 +7,14 @@ from datetime import date, datetime, time
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.response import Response
 
 from training.access import Actor
 from training.services import sessions
 from training.services.sessions import SessionInput, WeeklyInput
 from training.web.auth import roles
+from training.web.pagination import PAGED_HEADERS, page_params, paged_response
 
 
 class SessionIn(msgspec.Struct):
@@ -82,9 +84,13 @@ class SessionApiController(Controller):
     path = "/api/v1"
     tags = ["sessions"]
 
-    @get("/cohorts/{cohort_id:int}/sessions", summary="Sessions of a cohort in date order")
-    async def list_sessions(self, actor: NamedDependency[Actor], cohort_id: FromPath[int]) -> list[SessionOut]:
-        return msgspec.convert(await sessions.list_sessions(actor, cohort_id), list[SessionOut])
+    @get("/cohorts/{cohort_id:int}/sessions", summary="Sessions of a cohort in date order (paginated)",
+         response_headers=PAGED_HEADERS)
+    async def list_sessions(self, request: Request, actor: NamedDependency[Actor], cohort_id: FromPath[int],
+                            page: FromQuery[int] = 1, page_size: FromQuery[int] = 50) -> Response[list[SessionOut]]:
+        paging = page_params(page, page_size)
+        rows = await sessions.list_sessions(actor, cohort_id)
+        return paged_response(msgspec.convert(paging.slice(rows), list[SessionOut]), len(rows), paging, request)
 
     @post("/cohorts/{cohort_id:int}/sessions", guards=[roles("institution")], status_code=201,
           summary="Schedule one session (class hours default to what the duration holds)")

@@ -14,14 +14,25 @@ from training.access import Actor, may
 from training.errors import Conflict, Invalid
 from training.rules import hours as hour_rules
 from training.rules.clock import today_in_china
+from training.rules.levels import SESSION_KINDS, SESSION_MODES
 from training.rules.sessions import WEEKDAYS
 from training.services import enrollments, sessions
 from training.services.sessions import SessionInput, WeeklyInput
 from training.web.auth import roles
 from training.web.controllers.enrollments_pages import text
+from training.web.list_export import ExportColumn, export_or_none, export_query
 from training.web.rendering import page
 
 _TEXT = ("topic", "teacher", "place", "platform", "mode", "kind")
+SESSION_COLUMNS = [
+    ExportColumn("日期", "session_date"), ExportColumn("开始", lambda r: r["start_time"].strftime("%H:%M")),
+    ExportColumn("结束", lambda r: r["end_time"].strftime("%H:%M")),
+    ExportColumn("方式", lambda r: SESSION_MODES.get(r["mode"], r["mode"])),
+    ExportColumn("类型", lambda r: SESSION_KINDS.get(r["kind"], r["kind"])), ExportColumn("学时", "class_hours"),
+    ExportColumn("主题", "topic"), ExportColumn("授课教师", "teacher"),
+    ExportColumn("地点/平台", lambda r: r["place"] if r["mode"] == "offline" else r["platform"]),
+    ExportColumn("已记考勤人数", "recorded"),
+]
 
 
 def _date(data: dict[str, Any], key: str, faults: dict[str, str]) -> date:
@@ -65,6 +76,10 @@ class SessionPagesController(Controller):
                     **context: Any) -> Response:
         cohort = await enrollments.cohort_in_scope(actor, cohort_id)
         rows = await sessions.list_sessions(actor, cohort_id)
+        download = await export_or_none(context.pop("fmt", None), f"sessions-{cohort['code']}", "课次安排",
+                                        SESSION_COLUMNS, rows)
+        if download is not None:
+            return download
         planned = hour_rules.Hours()
         weeks: list[dict[str, Any]] = []
         for row in rows:
@@ -82,16 +97,16 @@ class SessionPagesController(Controller):
         return page(request, "sessions/list.html", status_code=status_code, cohort=cohort, weeks=weeks,
                     count=len(rows), planned=planned, today=today_in_china(), weekdays=WEEKDAYS,
                     can_write=may(actor, "session.write") and cohort["status"] in sessions.SCHEDULABLE,
-                    tab="sessions", **{**defaults, **context})
+                    tab="sessions", export_query=export_query(request), **{**defaults, **context})
 
     @get("/cohorts/{cohort_id:int}/sessions")
     async def index(self, request: Request, actor: NamedDependency[Actor], cohort_id: FromPath[int],
-                    done: FromQuery[str | None] = None) -> Response:
+                    done: FromQuery[str | None] = None, format: FromQuery[str | None] = None) -> Response:
         notice = {"one": "已排课", "deleted": "已删除课次"}.get(done or "")
         created = None
         if done and done.startswith("weekly-") and done.removeprefix("weekly-").isdigit():
             notice, created = "已按周排课", int(done.removeprefix("weekly-"))
-        return await self._list(request, actor, cohort_id, notice=notice, created=created)
+        return await self._list(request, actor, cohort_id, notice=notice, created=created, fmt=format)
 
     @post("/cohorts/{cohort_id:int}/sessions", status_code=200, guards=[roles("institution")])
     async def schedule(self, request: Request, actor: NamedDependency[Actor], cohort_id: FromPath[int],
