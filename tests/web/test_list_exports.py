@@ -133,3 +133,42 @@ async def test_certificates_export(client):
     city = await make_user("city", "370200")
     await login(client, city.username)
     assert (await client.get(f"/cohorts/{cohort['id']}/certificates?format=xlsx")).status_code == 404
+
+
+async def test_filings_export_is_the_citys_filtered_list(client):
+    from datetime import timedelta
+
+    from tests.dashboards_factories import make_filing
+    from training.rules.clock import today_in_china
+
+    past = today_in_china() - timedelta(days=3)
+    for city_code in ("370100", "370200", "370200"):
+        cohort = await assessed_cohort(city_code, passed=1)
+        await make_filing(cohort["id"], due=past)
+    jinan, province = await make_user("city", "370100"), await make_user("province")
+    await login(client, jinan.username)
+    page = await client.get("/filings?status=all")
+    assert page.status_code == 200 and "format=xlsx" in page.text
+    rows = xlsx_rows(await client.get("/filings?status=all&format=xlsx"))
+    assert rows[0][:3] == ("市", "培训机构", "班级编号")
+    assert len(rows) == 2 and rows[1][0] == "济南市" and rows[1][2] in page.text
+    # the province's overdue filter in Qingdao: its two overdue drafts, nothing else
+    await login(client, province.username)
+    overdue = csv_rows(await client.get("/filings?status=overdue&city=370200&format=csv"))
+    assert len(overdue) - 1 == 2 and {r[0] for r in overdue[1:]} == {"青岛市"}
+    assert all(int(r[7]) == -3 for r in overdue[1:])  # days left, negative when overdue
+
+
+async def test_league_export_holds_every_ranked_institution(client):
+    from tests.dashboards_factories import make_province
+
+    scene = await make_province()
+    await login(client, scene.province.username)
+    page = await client.get(f"/league?year={scene.year}")
+    assert page.status_code == 200 and "format=xlsx" in page.text
+    rows = xlsx_rows(await client.get(f"/league?year={scene.year}&format=xlsx"))
+    assert rows[0][:2] == ("培训机构", "所在城市")
+    assert len(rows) > 1 and all(r[0] in page.text for r in rows[1:])
+    await login(client, scene.qingdao.username)
+    mine = xlsx_rows(await client.get(f"/league?year={scene.year}&format=xlsx"))
+    assert len(mine) > 1 and {r[1] for r in mine[1:]} == {"青岛市"}

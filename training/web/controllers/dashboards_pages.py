@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -18,6 +19,7 @@ from training.services import stats
 from training.services.reference import list_cities
 from training.web import charts
 from training.web.auth import roles
+from training.web.list_export import ExportColumn, export_pages, export_query
 from training.web.rendering import page, translator
 
 PLAN_SERIES = (("target", "计划人数"), ("capacity", "核定容量"), ("enrolled", "在册学员"), ("completed", "结业"),
@@ -26,6 +28,24 @@ FILING_SERIES = (("on_time", "按时备案"), ("late", "逾期后备案"), ("ove
 MODE_LABELS = {"online": "线上", "offline": "线下"}
 KIND_LABELS = {"theory": "理论", "practice": "实操"}
 
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.1f}%"
+
+
+def _league_row(row: stats.Figures) -> dict[str, Any]:
+    return {"label": row.label, "city_name": row.extra.get("city_name", ""), "pass_rate": row.pass_rate,
+            "on_time_rate": row.on_time_rate, "anomalies_confirmed": row.anomalies_confirmed,
+            "fill_rate": row.fill_rate, "enrolled": row.enrolled, "capacity": row.capacity, "cohorts": row.cohorts}
+
+
+LEAGUE_EXPORT = [
+    ExportColumn("培训机构", "label"), ExportColumn("所在城市", "city_name"),
+    ExportColumn("考核通过率", lambda r: _percent(r["pass_rate"])),
+    ExportColumn("按时备案率", lambda r: _percent(r["on_time_rate"])),
+    ExportColumn("确认异常", "anomalies_confirmed"), ExportColumn("报名/容量", lambda r: _percent(r["fill_rate"])),
+    ExportColumn("在册学员", "enrolled"), ExportColumn("核定容量", "capacity"), ExportColumn("培训班", "cohorts"),
+]
 
 _quote = lru_cache(maxsize=4096)(quote_plus)
 
@@ -110,10 +130,18 @@ class DashboardPagesController(Controller):
     @get("/league", guards=[roles("province", "city")])
     async def league(self, request: Request, actor: NamedDependency[Actor], year: FromQuery[str | None] = None,
                      city: FromQuery[str | None] = None, sort: FromQuery[str | None] = None,
-                     order: FromQuery[str | None] = None, page_number: FromQuery[str | None] = None) -> Response:
+                     order: FromQuery[str | None] = None, page_number: FromQuery[str | None] = None,
+                     format: FromQuery[str | None] = None) -> Response:
+        async def fetch(number: int, size: int) -> SimpleNamespace:
+            part = await stats.league(actor, year, city, sort=sort, descending=order != "asc", page=number,
+                                      page_size=size)
+            return SimpleNamespace(items=[_league_row(row) for row in part.rows], total=part.total)
+
+        if (download := await export_pages(format, "league", "培训机构排行", LEAGUE_EXPORT, fetch)) is not None:
+            return download
         table = await stats.league(actor, year, city, sort=sort, descending=order != "asc",
                                    page=_page_number(page_number))
-        return page(request, "dashboards/league.html", table=table, cities=await list_cities(),
+        return page(request, "dashboards/league.html", table=table, export_query=export_query(request), cities=await list_cities(),
                     years=_years(table.scope.year), drill=drill_link, columns=stats.LEAGUE_COLUMNS)
 
 

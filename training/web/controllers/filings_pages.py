@@ -3,6 +3,7 @@ and the departments' filing list and filing detail (acknowledge / return with a 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -13,10 +14,12 @@ from litestar.response import Redirect, Response
 from training.access import Actor, may
 from training.errors import Conflict, Invalid
 from training.rules import filing as rules
+from training.rules.clock import to_local
 from training.services import filings
 from training.services.reference import list_cities
 from training.web.auth import roles
 from training.web.controllers.certificates_api import attachment
+from training.web.list_export import ExportColumn, export_or_none, export_query
 from training.web.rendering import page
 
 FORM_ERRORS = (Invalid, Conflict)
@@ -88,6 +91,17 @@ class FilingCohortPagesController(Controller):
         return Redirect(f"/cohorts/{cohort_id}/filing?notice=submitted", status_code=303)
 
 
+EXPORT_COLUMNS = [
+    ExportColumn("市", "city_name"), ExportColumn("培训机构", "institution_name"), ExportColumn("班级编号", "cohort_code"),
+    ExportColumn("班级名称", "cohort_name"), ExportColumn("版本", "version_number"),
+    ExportColumn("状态", lambda r: filings.STATES.get(r["state"], r["state"])),
+    ExportColumn("备案期限", "due_date"),
+    ExportColumn("剩余天数（负数为逾期）", "days_left"),
+    ExportColumn("提交时间", lambda r: to_local(r["submitted_at"]).strftime("%Y-%m-%d %H:%M") if r["submitted_at"] else ""),
+    ExportColumn("逾期提交", lambda r: "是" if r["submitted_late"] else ""),
+]
+
+
 class FilingPagesController(Controller):
     path = "/filings"
     include_in_schema = False
@@ -95,12 +109,15 @@ class FilingPagesController(Controller):
     @get("", guards=[roles("province", "city")])
     async def index(self, request: Request, actor: NamedDependency[Actor], status: FromQuery[str | None] = None,
                     city: FromQuery[str | None] = None, institution: FromQuery[str | None] = None,
-                    year: FromQuery[str | None] = None) -> Response:
+                    year: FromQuery[str | None] = None, format: FromQuery[str | None] = None) -> Response:
         status = status if status in filings.FILTERS else ("awaiting" if status is None else "all")
         listing = await filings.department_filings(
             actor, status_filter=status, city_code=(city or None) if actor.is_province else None,
             institution_id=_int(institution), year=_int(year))
-        return page(request, "filings/list.html", listing=listing, status=status, city=city or "",
+        rows = [dataclasses.asdict(row) for row in listing.rows]
+        if (download := await export_or_none(format, "filings", "培训备案", EXPORT_COLUMNS, rows)) is not None:
+            return download
+        return page(request, "filings/list.html", listing=listing, export_query=export_query(request), status=status, city=city or "",
                     institution=_int(institution), year=_int(year), filters=filings.FILTERS, states=filings.STATES,
                     cities=await list_cities() if actor.is_province else [],
                     years=list(range(listing.today.year, 2019, -1)))
