@@ -99,6 +99,12 @@ async def database(session_settings: Settings, session_engine) -> AsyncIterator[
 
 
 @pytest.fixture
+def files_dir(database: Settings) -> Path:
+    """Where stored (content-addressed) files of this test run live."""
+    return database.files_dir
+
+
+@pytest.fixture
 async def app(database: Settings, session_engine):
     from training.web.app import create_app
 

@@ -9,7 +9,7 @@ from tests.certificates_factories import assessed_cohort
 from tests.factories import make_user
 from training.rules.filing import NARRATIVE_SECTIONS
 from training.services import certificates, filings
-from training.tables import Filing
+from training.tables import Cohort, Filing
 
 NARRATIVE = {key: f"{label}：本期培训按计划实施，情况良好。" for key, label in NARRATIVE_SECTIONS.items()}
 
@@ -39,3 +39,7 @@ async def filing_ready(city_code: str = "370100", *, passed: int = 3, failed: in
 
 async def departments(city_code: str = "370100") -> dict[str, Any]:
     return {"province": await make_user("province"), "city": await make_user("city", city_code)}
+
+
+async def cohort_status(cohort_id: int) -> str:
+    return (await Cohort.select(Cohort.status).where(Cohort.id == cohort_id).first())["status"]

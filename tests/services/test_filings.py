@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from tests.attendance_factories import make_session
 from tests.certificates_factories import ended_cohort
 from tests.factories import make_institution, make_user
-from tests.filings_factories import NARRATIVE, departments, filing_ready
+from tests.filings_factories import NARRATIVE, cohort_status, departments, filing_ready
 from training.errors import Conflict, Forbidden, Invalid, NotFound, StaleVersion
 from training.rules import filing as rules
 from training.rules.clock import today_in_china
@@ -24,7 +24,6 @@ from training.tables import (
     Attendance,
     AuditEvent,
     Certificate,
-    Cohort,
     Enrollment,
     Filing,
     FilingReceipt,
@@ -32,17 +31,6 @@ from training.tables import (
     StoredFile,
     Trainee,
 )
-
-
-@pytest.fixture(autouse=True)
-def files_dir(database):
-    storage.configure(database.files_dir)
-    return database.files_dir
-
-
-async def _status(cohort_id: int) -> str:
-    return (await Cohort.select(Cohort.status).where(Cohort.id == cohort_id).first())["status"]
-
 
 # --- drafts and due dates --------------------------------------------------------------------
 
@@ -140,7 +128,7 @@ async def test_submit_before_the_cohort_is_assessed_is_refused(database) -> None
     with pytest.raises(Conflict) as refused:
         await filings.submit(cohort["actor"], cohort["id"])
     assert "结业考核" in refused.value.detail
-    assert await _status(cohort["id"]) == "training_ended"
+    assert await cohort_status(cohort["id"]) == "training_ended"
 
 
 async def test_submit_with_a_missing_narrative_section_names_the_fields(database) -> None:
@@ -167,7 +155,7 @@ async def test_submit_freezes_the_package_and_sends_it_to_province_and_city(data
         f"{report['sha256']}\n{trainees['sha256']}\n".encode()).hexdigest()
     receipts = await FilingReceipt.select().where(FilingReceipt.filing == done.filing_id)
     assert sorted((r["addressee"], r["status"]) for r in receipts) == [("city", "pending"), ("province", "pending")]
-    assert await _status(cohort["id"]) == "filed"
+    assert await cohort_status(cohort["id"]) == "filed"
     notes = await Notification.select().where(Notification.kind == "filing_submitted")
     assert sorted(n["recipient_role"] for n in notes) == ["city", "province"]
     assert await AuditEvent.count().where(AuditEvent.action == "filing.submit") == 1
@@ -242,10 +230,10 @@ async def test_only_addressees_decide_and_only_once(database) -> None:
     await filings.acknowledge(people["city"], done.filing_id)
     with pytest.raises(Conflict):
         await filings.acknowledge(people["city"], done.filing_id)
-    assert await _status(cohort["id"]) == "filed"
+    assert await cohort_status(cohort["id"]) == "filed"
     detail = await filings.acknowledge(people["province"], done.filing_id)
     assert detail["status"] == "acknowledged"
-    assert await _status(cohort["id"]) == "accepted"
+    assert await cohort_status(cohort["id"]) == "accepted"
     assert await Notification.count().where(Notification.kind == "filing_acknowledged") == 1
     assert await AuditEvent.count().where(AuditEvent.action == "filing.acknowledge") == 2
 
@@ -378,4 +366,4 @@ async def test_province_and_city_acknowledging_together_still_accept_the_cohort(
     await asyncio.gather(filings.acknowledge(people["city"], done.filing_id),
                          filings.acknowledge(people["province"], done.filing_id))
     assert (await Filing.select().where(Filing.id == done.filing_id).first())["status"] == "acknowledged"
-    assert await _status(cohort["id"]) == "accepted"
+    assert await cohort_status(cohort["id"]) == "accepted"

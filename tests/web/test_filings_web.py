@@ -5,25 +5,13 @@ from __future__ import annotations
 
 import io
 
-import pytest
 from docx import Document
 from openpyxl import load_workbook
 
 from tests.factories import bearer, csrf, login, make_user
-from tests.filings_factories import NARRATIVE, filing_ready
+from tests.filings_factories import NARRATIVE, cohort_status, filing_ready
 from training.rules.filing import NARRATIVE_SECTIONS
-from training.services import storage
 from training.tables import Cohort, Filing, Notification, StoredFile
-
-
-@pytest.fixture(autouse=True)
-def files_dir(database):
-    storage.configure(database.files_dir)
-    return database.files_dir
-
-
-async def _status(cohort_id: int) -> str:
-    return (await Cohort.select(Cohort.status).where(Cohort.id == cohort_id).first())["status"]
 
 
 async def test_the_institution_writes_and_submits_through_the_api(client) -> None:
@@ -45,7 +33,7 @@ async def test_the_institution_writes_and_submits_through_the_api(client) -> Non
     assert len(done.json()["package_sha256"]) == 64 and done.json()["submitted_late"] is False
     again = await client.post(f"{url}/submit", headers=api, json={})
     assert again.status_code == 409
-    assert await _status(cohort["id"]) == "filed"
+    assert await cohort_status(cohort["id"]) == "filed"
     city = await make_user("city", "370100")
     assert (await client.get(url, headers=await bearer(client, city.username))).status_code == 403
 
@@ -91,7 +79,7 @@ async def test_departments_list_decide_and_download(client) -> None:
     assert (await client.post(f"/api/v1/filings/{filing_id}/acknowledge", headers=c_api)).status_code == 409
     both = await client.post(f"/api/v1/filings/{filing_id}/acknowledge", headers=p_api)
     assert both.status_code == 200 and both.json()["status"] == "acknowledged"
-    assert await _status(cohort["id"]) == "accepted"
+    assert await cohort_status(cohort["id"]) == "accepted"
     assert await Notification.count().where(Notification.kind == "filing_submitted") == 2
 
 
