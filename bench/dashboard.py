@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import platform
 import shutil
@@ -113,6 +114,8 @@ async def run(kind: str, scale: float, requests: int, keep: bool) -> list[tuple[
 
 
 async def main() -> None:
+    # one line per request from httpx would bury the table
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--scale", type=float, default=float(os.environ.get("BENCH_SCALE", "1.0")))
