@@ -45,7 +45,8 @@ MIN_YEAR, MAX_YEAR = 2020, 2100
 MODES = ("online", "offline")
 KINDS = ("theory", "practice")
 FILING_STATES = ("on_time", "late", "overdue")
-TODO_LIMIT = 20
+# Rows shown per item of a city's to-do list (待办) and of an institution's open rolls; the totals are shown too.
+TASK_LIST_LIMIT = 20
 _CITY_CODE = re.compile(r"^\d{6}$")
 
 # --- pure rules ----------------------------------------------------------------------------
@@ -508,7 +509,7 @@ async def _todo_items(where: str, *args: Any, today: date, day_column: str = "")
         "SELECT c.id AS id, c.code AS code, c.name AS name, i.name AS institution_name" + select_day
         + " FROM cohort c JOIN institution i ON i.id = c.institution" + where, *args)
     items = []
-    for row in rows[:TODO_LIMIT]:
+    for row in rows[:TASK_LIST_LIMIT]:
         day = _as_date(row.get("day"))
         items.append(TodoItem(id=row["id"], code=row["code"], name=row["name"],
                               institution_name=row["institution_name"], day=day,
@@ -735,7 +736,7 @@ async def institution_dashboard(actor: Actor, year: Any = None) -> InstitutionDa
     everyone = await institution_figures(Scope(year=year))
     return InstitutionDashboard(
         year=year, today=today, name=name, figures=figures, cohorts_by_status=statuses,
-        rolls_open=rolls[:TODO_LIMIT], rolls_open_total=len(rolls), at_risk=await _at_risk(mine, today),
+        rolls_open=rolls[:TASK_LIST_LIMIT], rolls_open_total=len(rolls), at_risk=await _at_risk(mine, today),
         filings_due=due, certificates=certificates,
         province_median_on_time=median(f.on_time_rate for f in everyone.values()),
         province_median_pass=median(f.pass_rate for f in everyone.values()))
